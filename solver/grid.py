@@ -1,0 +1,189 @@
+r"""Cell-centred uniform grids and boundary conditions as data.
+
+A :class:`Grid` of shape ``(N_0, ..., N_{d-1})`` covers the box
+:math:`\prod_a [\mathrm{lo}_a, \mathrm{hi}_a)` with spacing
+:math:`\Delta x_a = (\mathrm{hi}_a - \mathrm{lo}_a)/N_a`; cell ``i`` along axis ``a`` has
+centre :math:`\mathrm{lo}_a + (i + \tfrac12)\Delta x_a`. Field arrays have the grid
+shape (axis order = ``axis_names`` order, ``indexing="ij"``).
+
+Boundaries are filled with ghost cells by :meth:`Grid.pad`:
+
+* ``periodic``: wrap around;
+* ``reflect``: mirror about the wall, ``u_{-1-k} = s\,u_k`` with parity ``s = +1`` for a
+  scalar (Neumann, zero normal derivative) and ``s = -1`` for the velocity component
+  normal to the wall (zero normal flux);
+* ``outflow``: zeroth-order extrapolation (copy the edge cell);
+* ``dirichlet``: odd reflection about the wall value ``g``: ``u_{-1-k} = 2g - u_k``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+
+from .errors import QShockInputError
+
+__all__ = ["Boundary", "Grid", "BOUNDARY_KINDS"]
+
+BOUNDARY_KINDS = ("periodic", "reflect", "outflow", "dirichlet")
+
+
+class Boundary(eqx.Module):
+    """Boundary condition on both ends of one axis.
+
+    Attributes:
+        kind: one of ``periodic``, ``reflect``, ``outflow``, ``dirichlet``.
+        value: wall value for ``dirichlet`` as ``(lower, upper)``.
+    """
+
+    kind: str = eqx.field(static=True, default="periodic")
+    value: tuple[float, float] = eqx.field(static=True, default=(0.0, 0.0))
+
+    def __check_init__(self):
+        if self.kind not in BOUNDARY_KINDS:
+            raise QShockInputError(
+                f"unknown boundary condition {self.kind!r}; expected one of {', '.join(BOUNDARY_KINDS)}"
+            )
+
+
+def _as_boundary(b) -> Boundary:
+    if isinstance(b, Boundary):
+        return b
+    if isinstance(b, str):
+        return Boundary(b)
+    raise QShockInputError(f"boundary must be a name or Boundary, got {b!r}")
+
+
+class Grid(eqx.Module):
+    """Uniform cell-centred grid in any dimension (hashable, usable as a static argument).
+
+    Args:
+        lower, upper: box corners, one float per axis (``upper > lower``).
+        shape: number of cells per axis.
+        boundaries: one boundary (name or :class:`Boundary`) per axis, or one for all axes.
+        axis_names: coordinate names; defaults to ``x, y, z`` then ``x3, x4, ...``.
+    """
+
+    lower: tuple[float, ...] = eqx.field(static=True)
+    upper: tuple[float, ...] = eqx.field(static=True)
+    shape: tuple[int, ...] = eqx.field(static=True)
+    boundaries: tuple[Boundary, ...] = eqx.field(static=True)
+    axis_names: tuple[str, ...] = eqx.field(static=True)
+
+    def __init__(
+        self,
+        lower: Sequence[float] | float,
+        upper: Sequence[float] | float,
+        shape: Sequence[int] | int,
+        boundaries: Sequence | str | Boundary = "periodic",
+        axis_names: Sequence[str] | None = None,
+    ):
+        lower = tuple(float(v) for v in np.atleast_1d(lower))
+        upper = tuple(float(v) for v in np.atleast_1d(upper))
+        shape = tuple(int(v) for v in np.atleast_1d(shape))
+        d = len(shape)
+        if len(lower) != d or len(upper) != d:
+            raise QShockInputError(
+                f"domain has {len(lower)} lower and {len(upper)} upper bounds but the grid has {d} axes"
+            )
+        for a in range(d):
+            if not (np.isfinite(lower[a]) and np.isfinite(upper[a])) or upper[a] <= lower[a]:
+                raise QShockInputError(
+                    f"domain axis {a}: need finite lo < hi, got [{lower[a]}, {upper[a]}]"
+                )
+            if shape[a] < 1:
+                raise QShockInputError(f"grid axis {a}: need at least one cell, got {shape[a]}")
+        if isinstance(boundaries, (str, Boundary)):
+            boundaries = (boundaries,) * d
+        boundaries = tuple(_as_boundary(b) for b in boundaries)
+        if len(boundaries) != d:
+            raise QShockInputError(f"got {len(boundaries)} boundary conditions for a {d}-D grid")
+        if axis_names is None:
+            axis_names = ("x", "y", "z")[:d] if d <= 3 else tuple(f"x{a}" for a in range(d))
+        axis_names = tuple(axis_names)
+        if len(axis_names) != d:
+            raise QShockInputError(f"got {len(axis_names)} axis names for a {d}-D grid")
+        self.lower, self.upper, self.shape = lower, upper, shape
+        self.boundaries, self.axis_names = boundaries, axis_names
+
+    # ------------------------------------------------------------------ geometry
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def dx(self) -> tuple[float, ...]:
+        """Cell widths per axis (Python floats)."""
+        return tuple((h - l) / n for l, h, n in zip(self.lower, self.upper, self.shape))
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def cell_volume(self) -> float:
+        return float(np.prod(self.dx))
+
+    def centres(self, axis: int = 0, dtype=None) -> jnp.ndarray:
+        """1-D array of cell-centre coordinates along ``axis``."""
+        n, lo, h = self.shape[axis], self.lower[axis], self.dx[axis]
+        return lo + (jnp.arange(n, dtype=dtype or jnp.result_type(float)) + 0.5) * h
+
+    def faces(self, axis: int = 0, dtype=None) -> jnp.ndarray:
+        """1-D array of the ``N+1`` face coordinates along ``axis``."""
+        n, lo, h = self.shape[axis], self.lower[axis], self.dx[axis]
+        return lo + jnp.arange(n + 1, dtype=dtype or jnp.result_type(float)) * h
+
+    def mesh(self, dtype=None) -> tuple[jnp.ndarray, ...]:
+        """Cell-centre coordinate arrays, each of the grid shape (``indexing='ij'``)."""
+        return tuple(jnp.meshgrid(*[self.centres(a, dtype) for a in range(self.ndim)], indexing="ij"))
+
+    def points(self, dtype=None) -> jnp.ndarray:
+        """Cell centres as an array of shape ``(*shape, ndim)`` (points last)."""
+        return jnp.stack(self.mesh(dtype), axis=-1)
+
+    @property
+    def periodic(self) -> tuple[bool, ...]:
+        return tuple(b.kind == "periodic" for b in self.boundaries)
+
+    def with_shape(self, shape: Sequence[int] | int) -> "Grid":
+        """Same box and boundaries, different resolution."""
+        return Grid(self.lower, self.upper, shape, self.boundaries, self.axis_names)
+
+    # ------------------------------------------------------------------ ghost cells
+    def pad(self, u: jnp.ndarray, width: int, axis: int = 0, parity: int = 1, field_axis_offset: int = 0) -> jnp.ndarray:
+        """Pad ``u`` with ``width`` ghost cells on both ends of grid axis ``axis``.
+
+        Args:
+            u: array whose grid axes start at ``field_axis_offset`` (e.g. 1 for a vector
+                field stored as ``(d, *shape)``).
+            width: number of ghost cells per side (must not exceed the number of cells).
+            axis: grid axis to pad.
+            parity: ``+1`` (scalar) or ``-1`` (normal velocity component) for ``reflect``.
+        """
+        ax = axis + field_axis_offset
+        n = u.shape[ax]
+        if width > n:
+            raise QShockInputError(
+                f"grid axis {self.axis_names[axis]!r} has {n} cells but the stencil needs {width} ghost cells; use N >= {width}"
+            )
+        b = self.boundaries[axis]
+        take = lambda start, stop: jnp.take(u, jnp.arange(start, stop), axis=ax)
+        if b.kind == "periodic":
+            left, right = take(n - width, n), take(0, width)
+        elif b.kind == "outflow":
+            left = jnp.repeat(take(0, 1), width, axis=ax)
+            right = jnp.repeat(take(n - 1, n), width, axis=ax)
+        elif b.kind == "reflect":
+            left = parity * jnp.flip(take(0, width), axis=ax)
+            right = parity * jnp.flip(take(n - width, n), axis=ax)
+        elif b.kind == "dirichlet":
+            gl, gr = b.value
+            left = 2.0 * gl - jnp.flip(take(0, width), axis=ax)
+            right = 2.0 * gr - jnp.flip(take(n - width, n), axis=ax)
+        else:  # pragma: no cover - guarded by Boundary
+            raise QShockInputError(f"unknown boundary {b.kind!r}")
+        return jnp.concatenate([left, u, right], axis=ax)
