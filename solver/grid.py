@@ -13,12 +13,18 @@ Boundaries are filled with ghost cells by :meth:`Grid.pad`:
   scalar (Neumann, zero normal derivative) and ``s = -1`` for the velocity component
   normal to the wall (zero normal flux);
 * ``outflow``: zeroth-order extrapolation (copy the edge cell);
-* ``dirichlet``: odd reflection about the wall value ``g``: ``u_{-1-k} = 2g - u_k``.
+* ``dirichlet``: odd reflection about the wall value ``g``: ``u_{-1-k} = 2g - u_k``; when
+  ``value`` is a callable ``g(points, t)`` the ghost cells hold ``g`` evaluated at the ghost-cell
+  centres (exact data on a truncated domain, e.g. a stereographic chart);
+* ``pole``: the coordinate singularity of a polar angle (sphere, spherical chart): the
+  ghost cell beyond the pole is the interior cell on the opposite meridian,
+  ``u(θ_{-1-k}, φ) = s\,u(θ_k, φ + π)``; needs a periodic partner axis with an even number of
+  cells. Faces on the pole have ``√G = 0`` and carry no flux.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -28,7 +34,7 @@ from .errors import QShockInputError
 
 __all__ = ["Boundary", "Grid", "BOUNDARY_KINDS"]
 
-BOUNDARY_KINDS = ("periodic", "reflect", "outflow", "dirichlet")
+BOUNDARY_KINDS = ("periodic", "reflect", "outflow", "dirichlet", "pole")
 
 
 class Boundary(eqx.Module):
@@ -36,11 +42,14 @@ class Boundary(eqx.Module):
 
     Attributes:
         kind: one of ``periodic``, ``reflect``, ``outflow``, ``dirichlet``.
-        value: wall value for ``dirichlet`` as ``(lower, upper)``.
+        value: wall value for ``dirichlet`` as ``(lower, upper)``, or a callable
+            ``g(points, t)`` (points last) giving exact ghost values.
+        partner: for ``pole``, the periodic azimuth axis whose half-turn maps across the pole.
     """
 
     kind: str = eqx.field(static=True, default="periodic")
-    value: tuple[float, float] = eqx.field(static=True, default=(0.0, 0.0))
+    value: Any = eqx.field(static=True, default=(0.0, 0.0))
+    partner: int = eqx.field(static=True, default=-1)
 
     def __check_init__(self):
         if self.kind not in BOUNDARY_KINDS:
@@ -108,6 +117,7 @@ class Grid(eqx.Module):
             raise QShockInputError(f"got {len(axis_names)} axis names for a {d}-D grid")
         self.lower, self.upper, self.shape = lower, upper, shape
         self.boundaries, self.axis_names = boundaries, axis_names
+        self.validate_boundaries()
 
     # ------------------------------------------------------------------ geometry
     @property
@@ -154,7 +164,31 @@ class Grid(eqx.Module):
         return Grid(self.lower, self.upper, shape, self.boundaries, self.axis_names)
 
     # ------------------------------------------------------------------ ghost cells
-    def pad(self, u: jnp.ndarray, width: int, axis: int = 0, parity: int = 1, field_axis_offset: int = 0) -> jnp.ndarray:
+    def validate_boundaries(self) -> None:
+        """Check cross-axis requirements (``pole`` needs an even periodic partner axis)."""
+        for a, b in enumerate(self.boundaries):
+            if b.kind == "pole":
+                p = b.partner
+                if not (0 <= p < self.ndim) or p == a or self.boundaries[p].kind != "periodic":
+                    raise QShockInputError(
+                        f"pole boundary on axis {self.axis_names[a]!r} needs a periodic partner axis")
+                if self.shape[p] % 2:
+                    raise QShockInputError(
+                        f"pole boundary needs an even number of cells on axis {self.axis_names[p]!r}, got {self.shape[p]}")
+
+    def ghost_centres(self, axis: int, width: int, side: str) -> jnp.ndarray:
+        """Ghost-cell centre points ``(..., ndim)`` of one side (``'lower'``/``'upper'``) of ``axis``."""
+        axes = [self.centres(a) for a in range(self.ndim)]
+        h = self.dx[axis]
+        k = jnp.arange(width, dtype=axes[axis].dtype)
+        if side == "lower":
+            axes[axis] = self.lower[axis] - (width - k - 0.5) * h
+        else:
+            axes[axis] = self.upper[axis] + (k + 0.5) * h
+        return jnp.stack(jnp.meshgrid(*axes, indexing="ij"), axis=-1)
+
+    def pad(self, u: jnp.ndarray, width: int, axis: int = 0, parity: int = 1, field_axis_offset: int = 0,
+            t=0.0) -> jnp.ndarray:
         """Pad ``u`` with ``width`` ghost cells on both ends of grid axis ``axis``.
 
         Args:
@@ -180,10 +214,21 @@ class Grid(eqx.Module):
         elif b.kind == "reflect":
             left = parity * jnp.flip(take(0, width), axis=ax)
             right = parity * jnp.flip(take(n - width, n), axis=ax)
+        elif b.kind == "dirichlet" and callable(b.value):
+            lo_pts, hi_pts = self.ghost_centres(axis, width, "lower"), self.ghost_centres(axis, width, "upper")
+            lead = u.shape[:field_axis_offset]
+            left = jnp.broadcast_to(b.value(lo_pts, t), lead + lo_pts.shape[:-1]).astype(u.dtype)
+            right = jnp.broadcast_to(b.value(hi_pts, t), lead + hi_pts.shape[:-1]).astype(u.dtype)
         elif b.kind == "dirichlet":
             gl, gr = b.value
             left = 2.0 * gl - jnp.flip(take(0, width), axis=ax)
             right = 2.0 * gr - jnp.flip(take(n - width, n), axis=ax)
+        elif b.kind == "pole":
+            pax = b.partner + field_axis_offset
+            half = u.shape[pax] // 2
+            across = jnp.roll(u, half, axis=pax)
+            left = parity * jnp.flip(jnp.take(across, jnp.arange(0, width), axis=ax), axis=ax)
+            right = parity * jnp.flip(jnp.take(across, jnp.arange(n - width, n), axis=ax), axis=ax)
         else:  # pragma: no cover - guarded by Boundary
             raise QShockInputError(f"unknown boundary {b.kind!r}")
         return jnp.concatenate([left, u, right], axis=ax)

@@ -1,0 +1,83 @@
+r"""Metric factors of an orthogonal chart on a grid, evaluated once per solve.
+
+For a diagonal metric :math:`g = \mathrm{diag}(g_{11}, \dots, g_{dd})` the Laplace–Beltrami
+operator splits by axis,
+
+.. math:: \Delta_g u = \frac{1}{\sqrt G}\sum_a \partial_a\big(\sqrt G\, g^{aa}\,\partial_a u\big),
+
+so the finite-volume viscous term needs :math:`W_a = \sqrt G g^{aa}` at the faces normal to
+axis ``a`` and :math:`1/\sqrt G` at cell centres; the Hamiltonian needs :math:`g^{aa}` at
+centres. Faces where :math:`\sqrt G = 0` (poles, cone tips) carry no flux.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .errors import QShockInputError
+from .grid import Grid
+
+__all__ = ["ChartFactors", "chart_factors"]
+
+
+class ChartFactors(NamedTuple):
+    inv_metric_centres: jnp.ndarray  # (d, *shape): g^{aa} at centres
+    inv_sqrt_det_centres: jnp.ndarray  # (*shape): 1/sqrt(G) at centres
+    face_weights: tuple  # per axis: sqrt(G) g^{aa} at faces, shape with N_a + 1 along a
+    metric_centres: jnp.ndarray  # (d, *shape): g_aa at centres
+    metric_faces: tuple  # per axis: g_aa at faces normal to a
+
+
+def _face_points(grid: Grid, axis: int) -> jnp.ndarray:
+    axes = [grid.centres(a) for a in range(grid.ndim)]
+    axes[axis] = grid.faces(axis)
+    return jnp.stack(jnp.meshgrid(*axes, indexing="ij"), axis=-1)
+
+
+def _diag_metric(manifold: Any, pts: jnp.ndarray, what: str) -> jnp.ndarray:
+    flat = pts.reshape(-1, pts.shape[-1])
+    g = jax.vmap(manifold.metric)(flat)
+    d = pts.shape[-1]
+    if g.shape[1:] != (d, d):
+        raise QShockInputError(
+            f"the manifold's metric is {g.shape[1]}x{g.shape[2]} but the grid has {d} axes")
+    g = np.asarray(g)
+    off = g - np.einsum("nii->ni", g)[:, :, None] * np.eye(d)
+    if np.max(np.abs(off), initial=0.0) > 1e-12 * max(1.0, float(np.max(np.abs(g)))):
+        raise QShockInputError("the finite-volume solver needs an orthogonal chart (diagonal metric)")
+    diag = np.einsum("nii->ni", g)
+    if not np.all(np.isfinite(diag)):
+        raise QShockInputError(f"the metric is not finite at some {what} of the grid")
+    return diag.reshape(pts.shape[:-1] + (d,))
+
+
+def chart_factors(manifold: Any, grid: Grid, dtype=None) -> ChartFactors:
+    """Evaluate :math:`g_{aa}`, :math:`g^{aa}`, :math:`1/\\sqrt G` and :math:`\\sqrt G g^{aa}` on the grid."""
+    dtype = dtype or jnp.result_type(float)
+    centres = grid.points()
+    gc = _diag_metric(manifold, centres, "cell centres")
+    if np.any(gc <= 0):
+        raise QShockInputError("the metric is not positive definite at a cell centre (a grid point lies on the "
+                               "chart's singular set; use a cell-centred grid inside the domain)")
+    sqrtG_c = np.sqrt(np.prod(gc, axis=-1))
+    face_w, face_g = [], []
+    for a in range(grid.ndim):
+        pts = _face_points(grid, a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gf = _diag_metric(manifold, pts, "faces")
+        sqrtG_f = np.sqrt(np.clip(np.prod(gf, axis=-1), 0.0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(sqrtG_f > 0, sqrtG_f / np.where(gf[..., a] > 0, gf[..., a], 1.0), 0.0)
+        face_w.append(jnp.asarray(w, dtype))
+        face_g.append(jnp.asarray(gf[..., a], dtype))
+    return ChartFactors(
+        inv_metric_centres=jnp.asarray(np.moveaxis(1.0 / gc, -1, 0), dtype),
+        inv_sqrt_det_centres=jnp.asarray(1.0 / sqrtG_c, dtype),
+        face_weights=tuple(face_w),
+        metric_centres=jnp.asarray(np.moveaxis(gc, -1, 0), dtype),
+        metric_faces=tuple(face_g),
+    )

@@ -1,0 +1,272 @@
+r"""Semi-discrete right-hand sides :math:`\dot u = L(u, t)` for the finite-volume schemes.
+
+:func:`build_rhs` turns (equation, grid, scheme) into a pure function ``rhs(u, t)`` and a
+stable-time-step function ``max_dt(u) = 1 / (Σ_a α_a/Δx_a + Σ_a ν m_a/(c_ν Δx_a²))``
+(advective speeds α_a and viscous weights m_a; multiply by the CFL number).
+
+* Burgers 1-D: :math:`\dot u_i = -(F_{i+1/2}-F_{i-1/2})/Δx + ν D_2 u`, F the numerical flux of
+  :math:`f = u^2/(2g)` (g = 1 flat) on reconstructed face states; on a chart the viscous term
+  is :math:`ν\,\partial_x[g^{-1/2}\partial_x(g^{-1/2}p)]`.
+* Burgers N-D gradient form: fluxes of :math:`K = |v|^2/2` through faces of each axis.
+* HJ: :math:`\dot u = -\hat H(x, p^-, p^+) + ν Δ_g u` with one-sided derivatives p^±.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from . import _burgers_flux as bf
+from . import _diffusion as dif
+from . import _hamiltonians as ham
+from . import _hj_derivatives as hjd
+from . import _reconstruct as rec
+from ._geometry import chart_factors
+from .equations import Burgers, HamiltonJacobi
+from .errors import QShockInputError
+from .grid import Grid
+from .schemes import Scheme
+
+__all__ = ["Discretisation", "build_rhs", "ghost_width"]
+
+
+class Discretisation(NamedTuple):
+    rhs: Callable  # (u, t) -> du/dt
+    max_dt: Callable  # u -> largest stable dt at CFL 1
+    gradient: Callable  # u -> p = grad u (HJ) for output
+    field_shape: tuple
+    info: dict
+
+
+def ghost_width(equation, scheme: Scheme) -> int:
+    """Ghost cells needed by the scheme's stencils (advective and viscous)."""
+    if isinstance(equation, Burgers):
+        adv = rec.GHOST_CELLS[scheme.burgers_reconstruction()]
+    else:
+        adv = hjd.HJ_GHOST_CELLS[scheme.hj_derivative()]
+    visc = dif.DIFFUSION_GHOST[scheme.viscous_order] if equation.nu > 0 else 0
+    return max(adv, visc)
+
+
+def _check_grid(grid: Grid, ng: int):
+    for a, n in enumerate(grid.shape):
+        if n < max(ng, 2 * ng - 1, 3):
+            raise QShockInputError(
+                f"grid axis {grid.axis_names[a]!r} has {n} cells, too few for the stencil "
+                f"(needs at least {max(ng, 2 * ng - 1, 3)})")
+
+
+def _sum_axes(terms):
+    out = terms[0]
+    for t in terms[1:]:
+        out = out + t
+    return out
+
+
+def _diff_faces(F, axis):
+    n = F.shape[axis]
+    return jax.lax.slice_in_dim(F, 1, n, axis=axis) - jax.lax.slice_in_dim(F, 0, n - 1, axis=axis)
+
+
+def build_rhs(equation, grid: Grid, scheme: Scheme, dtype=None) -> Discretisation:
+    """Assemble the finite-volume right-hand side for ``equation`` on ``grid``."""
+    if scheme.name == "spectral":
+        raise QShockInputError("build_rhs is finite-volume only; use solver.spectral for --scheme spectral")
+    dtype = dtype or jnp.result_type(float)
+    if isinstance(equation, Burgers):
+        return _burgers(equation, grid, scheme, dtype)
+    if isinstance(equation, HamiltonJacobi):
+        return _hj(equation, grid, scheme, dtype)
+    raise QShockInputError(f"unknown equation object {type(equation).__name__}")
+
+
+# --------------------------------------------------------------------------- Burgers
+def _burgers(eq: Burgers, grid: Grid, scheme: Scheme, dtype) -> Discretisation:
+    method, kind = scheme.burgers_reconstruction(), scheme.burgers_flux()
+    ng = ghost_width(eq, scheme)
+    _check_grid(grid, ng)
+    d, nu, order = grid.ndim, eq.nu, scheme.viscous_order
+    dx = grid.dx
+    cvis = dif.VISCOUS_STABILITY[order]
+
+    if eq.manifold is not None:
+        if d != 1:
+            raise QShockInputError("the metric (chart) form of Burgers is 1-D; use hj for higher-dimensional charts")
+        fac = chart_factors(eq.manifold, grid, dtype)
+        g_f = fac.metric_faces[0]
+        coef = jnp.where(g_f > 0, 1.0 / jnp.where(g_f > 0, g_f, 1.0), 0.0)  # 1/g at faces; 0 at singular faces
+        inv_sqrt_g_c = jnp.sqrt(fac.inv_metric_centres[0])
+        w_f = jnp.where(g_f > 0, 1.0 / jnp.sqrt(jnp.where(g_f > 0, g_f, 1.0)), 0.0)
+        m_visc = float(jnp.max(fac.inv_metric_centres[0]))
+
+        def rhs(u, t):
+            up = grid.pad(u, ng, 0, parity=-1, t=t)
+            qL, qR = rec.reconstruct(up, method, axis=0, ng=ng)
+            F = bf.burgers_flux(qL, qR, kind, coef=coef)
+            du = -_diff_faces(F, 0) / dx[0]
+            if nu > 0:
+                q = up * jnp.pad(inv_sqrt_g_c, ng, mode="edge")
+                du = du + nu * dif.metric_diffusion_1axis(q, dx[0], w_f, 1.0, axis=0, ng=ng)
+            return du
+
+        def max_dt(u):
+            adv = jnp.max(jnp.abs(u) * jnp.sqrt(fac.inv_metric_centres[0])**2) / dx[0]
+            return 1.0 / (adv + nu * m_visc / (cvis * dx[0] ** 2) + 1e-300)
+
+        return Discretisation(rhs, max_dt, lambda u: None, grid.shape,
+                              {"reconstruction": method, "flux": kind, "ghost": ng})
+
+    if d == 1:
+        def rhs(u, t):
+            up = grid.pad(u, ng, 0, parity=-1, t=t)
+            qL, qR = rec.reconstruct(up, method, axis=0, ng=ng)
+            du = -_diff_faces(bf.burgers_flux(qL, qR, kind), 0) / dx[0]
+            if nu > 0:
+                du = du + nu * dif.second_derivative(up, dx[0], axis=0, order=order, ng=ng)
+            return du
+
+        def max_dt(u):
+            return 1.0 / (jnp.max(jnp.abs(u)) / dx[0] + nu / (cvis * dx[0] ** 2) + 1e-300)
+
+        return Discretisation(rhs, max_dt, lambda u: None, grid.shape,
+                              {"reconstruction": method, "flux": kind, "ghost": ng})
+
+    # N-D gradient form, v stored as (d, *shape)
+    def pad_vec(v, a, t):
+        comps = [grid.pad(v[j], ng, a, parity=(-1 if j == a else 1), t=t) for j in range(d)]
+        return jnp.stack(comps)
+
+    def rhs(v, t):
+        terms = []
+        for a in range(d):
+            vp = pad_vec(v, a, t)
+            vL, vR = rec.reconstruct(vp, method, axis=a + 1, ng=ng)
+            F = bf.gradient_form_flux(vL, vR, a, kind)
+            terms.append(-_diff_faces(F, a + 1) / dx[a])
+            if nu > 0:
+                terms.append(nu * dif.second_derivative(vp, dx[a], axis=a + 1, order=order, ng=ng))
+        return _sum_axes(terms)
+
+    def max_dt(v):
+        adv = sum(jnp.max(jnp.abs(v[a])) / dx[a] for a in range(d))
+        vis = sum(nu / (cvis * h * h) for h in dx)
+        return 1.0 / (adv + vis + 1e-300)
+
+    return Discretisation(rhs, max_dt, lambda v: None, (d, *grid.shape),
+                          {"reconstruction": method, "flux": kind, "ghost": ng})
+
+
+# --------------------------------------------------------------------------- Hamilton–Jacobi
+def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation:
+    deriv = scheme.hj_derivative()
+    ng = ghost_width(eq, scheme)
+    _check_grid(grid, ng)
+    d, nu, order, dx = grid.ndim, eq.nu, scheme.viscous_order, grid.dx
+    cvis = dif.VISCOUS_STABILITY[order]
+    x = grid.points(dtype)  # (*shape, d)
+
+    fac = chart_factors(eq.manifold, grid, dtype) if eq.manifold is not None else None
+    if eq.manifold is not None:
+        dim = getattr(eq.manifold, "dim", d)
+        if dim != d:
+            raise QShockInputError(f"manifold has dimension {dim} but the grid has {d} axes")
+
+    # separable coefficients a_i(x) of H = 1/2 sum a_i p_i^2 (None if not separable)
+    coeffs = None
+    if eq.is_default_hamiltonian:
+        coeffs = fac.inv_metric_centres if fac is not None else jnp.ones((d,), dtype)
+    elif eq.separable_coefficients is not None:
+        if len(eq.separable_coefficients) != d:
+            raise QShockInputError(f"{len(eq.separable_coefficients)} separable coefficients for a {d}-D grid")
+        coeffs = jnp.asarray(eq.separable_coefficients, dtype)
+    flux = scheme.hj_flux(separable=coeffs is not None)
+
+    if eq.is_default_hamiltonian and fac is not None:
+        ginv = fac.inv_metric_centres
+
+        def H_field(p):  # p (d, *shape)
+            return 0.5 * jnp.sum(ginv * p * p, axis=0)
+
+        def H_point(xp, pp):
+            return 0.5 * jnp.sum(pp * pp / jnp.diag(eq.manifold.metric(xp)))
+    elif eq.is_default_hamiltonian:
+        def H_field(p):
+            return 0.5 * jnp.sum(p * p, axis=0)
+
+        def H_point(xp, pp):
+            return 0.5 * jnp.sum(pp * pp)
+    else:
+        H_point = eq.hamiltonian
+        H_vec = jax.vmap(H_point)
+        shape = grid.shape
+
+        def H_field(p):
+            pts = x.reshape(-1, d)
+            pf = jnp.moveaxis(p, 0, -1).reshape(-1, d)
+            return H_vec(pts, pf).reshape(shape)
+
+    dHdp = jax.grad(H_point, argnums=1)
+
+    def derivatives(u, t):
+        pm, pp = [], []
+        for a in range(d):
+            up = grid.pad(u, ng, a, parity=1, t=t)
+            m, p = hjd.one_sided_derivatives(up, dx[a], deriv, axis=a, ng=ng)
+            pm.append(m)
+            pp.append(p)
+        return jnp.stack(pm), jnp.stack(pp), up if d == 1 else None
+
+    def viscous(u, t):
+        terms = []
+        for a in range(d):
+            up = grid.pad(u, ng, a, parity=1, t=t)
+            if fac is None:
+                terms.append(dif.second_derivative(up, dx[a], axis=a, order=order, ng=ng))
+            else:
+                terms.append(dif.metric_diffusion_1axis(up, dx[a], fac.face_weights[a], fac.inv_sqrt_det_centres,
+                                                        axis=a, ng=ng))
+        return nu * _sum_axes(terms)
+
+    if flux == "godunov":
+        def hhat(pm, pp):
+            return ham.godunov_separable(pm, pp, coeffs)
+    elif flux == "lf":
+        def hhat(pm, pp):
+            return ham.lax_friedrichs(H_field(0.5 * (pm + pp)), pm, pp, ham.lf_alpha_global(dHdp, x, pm, pp))
+    else:
+        def hhat(pm, pp):
+            return ham.lax_friedrichs(H_field(0.5 * (pm + pp)), pm, pp, ham.lf_alpha_local(dHdp, x, pm, pp))
+
+    def rhs(u, t):
+        pm, pp, _ = derivatives(u, t)
+        du = -hhat(pm, pp)
+        if nu > 0:
+            du = du + viscous(u, t)
+        return du
+
+    if fac is not None:
+        m_visc = [float(jnp.max(fac.face_weights[a])) * float(jnp.max(fac.inv_sqrt_det_centres)) for a in range(d)]
+    else:
+        m_visc = [1.0] * d
+
+    def max_dt(u):
+        pm, pp, _ = derivatives(u, 0.0)
+        if coeffs is not None:
+            c = coeffs if coeffs.ndim > 1 else coeffs.reshape((d,) + (1,) * d)
+            speeds = jnp.maximum(jnp.abs(pm), jnp.abs(pp)) * c
+            alpha = jnp.max(speeds.reshape(d, -1), axis=1)
+        else:
+            alpha = ham.lf_alpha_global(dHdp, x, pm, pp)
+        adv = jnp.sum(alpha / jnp.asarray(dx, dtype))
+        vis = sum(nu * m / (cvis * h * h) for m, h in zip(m_visc, dx))
+        return 1.0 / (adv + vis + 1e-300)
+
+    def gradient(u):
+        pm, pp, _ = derivatives(u, 0.0)
+        p = 0.5 * (pm + pp)
+        return p[0] if d == 1 else p
+
+    return Discretisation(rhs, max_dt, gradient, grid.shape,
+                          {"hj_derivative": deriv, "flux": flux, "ghost": ng})

@@ -1,0 +1,263 @@
+r"""Time integration of the finite-volume semi-discretisation.
+
+Three integrators share one right-hand side :math:`\dot u = L(u, t)` (see :mod:`solver._rhs`):
+
+* ``'ssprk3'`` — Shu–Osher SSP-RK3 with :math:`Δt = C\,/\,(\sum_a α_a/Δx_a + \sum_a ν m_a/(c_ν Δx_a^2))`
+  recomputed every step (C the CFL number), inside ``lax.scan`` over output times and
+  ``lax.while_loop`` within each interval, landing exactly on every output time. Every step is
+  checked for non-finite values; a blow-up stops the run and raises
+  :class:`~solver.errors.BlowUpError` with time and place. The stages are written as
+
+  .. math:: u^{(1)} = u + Δt L(u),\quad u^{(2)} = w + \tfrac34(u - w),\ w = u^{(1)} + Δt L(u^{(1)}),
+  .. math:: u^{n+1} = v + \tfrac13(u - v),\quad v = u^{(2)} + Δt L(u^{(2)}),
+
+  so that each convex combination has weights summing to one exactly in floating point
+  (mass is conserved to round-off in float32 as well).
+* ``'ssprk3-fixed'`` — the same stages with a fixed step (``dt``), a pure ``lax.scan``: reverse-mode
+  differentiable with respect to the initial data.
+* ``'diffrax'`` — the same right-hand side integrated by diffrax (Tsit5, PID step-size control).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._rhs import build_rhs
+from .equations import Burgers, HamiltonJacobi
+from .errors import BlowUpError, QShockInputError
+from .grid import Grid
+from .schemes import Scheme
+from .solution import Solution
+
+__all__ = ["solve", "build_stepper", "ssprk3_step", "METHODS", "as_scheme", "output_times", "check_initial_data"]
+
+METHODS = ("ssprk3", "ssprk3-fixed", "diffrax")
+
+
+def ssprk3_step(rhs, u, t, dt):
+    """One Shu–Osher SSP-RK3 step in the float-exact convex form (see module docstring)."""
+    u1 = u + dt * rhs(u, t)
+    w = u1 + dt * rhs(u1, t + dt)
+    u2 = w + 0.75 * (u - w)
+    v = u2 + dt * rhs(u2, t + 0.5 * dt)
+    return v + (u - v) / 3.0
+
+
+def as_scheme(scheme, flux=None, limiter="mc", diffusion_order=None) -> Scheme:
+    """Accept a :class:`Scheme` or a scheme name (plus flux/limiter/diffusion order)."""
+    if isinstance(scheme, Scheme):
+        return scheme
+    if not isinstance(scheme, str):
+        raise QShockInputError(f"scheme must be a name or Scheme, got {scheme!r}")
+    return Scheme(scheme, flux, limiter, diffusion_order)
+
+
+def output_times(t0: float, t1: float, save_at: Optional[Sequence[float]]) -> np.ndarray:
+    """Validated, increasing output times in [t0, t1] (t1 always included)."""
+    for name, v in (("t0", t0), ("t1", t1)):
+        if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(float(v))):
+            raise QShockInputError(f"{name} must be a finite number, got {v!r}")
+    if not float(t1) > float(t0):
+        raise QShockInputError(f"final time t1={t1} must be greater than t0={t0}")
+    if save_at is None:
+        ts = np.array([t0, t1], dtype=float)
+    else:
+        ts = np.asarray(save_at, dtype=float).ravel()
+        if ts.size == 0 or not np.all(np.isfinite(ts)):
+            raise QShockInputError("output times must be finite numbers")
+        if np.any(np.diff(ts) <= 0):
+            raise QShockInputError("output times must be strictly increasing")
+        if ts[0] < t0 or ts[-1] > t1 * (1 + 1e-12) + 1e-300:
+            raise QShockInputError(f"output times must lie in [t0, t1] = [{t0}, {t1}]")
+        if ts[-1] < t1:
+            ts = np.append(ts, t1)
+    return ts
+
+
+def check_initial_data(u0, shape, dtype, grid: Grid) -> jnp.ndarray:
+    """Shape and finiteness check of the initial data, naming the first bad cell."""
+    arr = np.asarray(u0)
+    if arr.shape != tuple(shape):
+        raise QShockInputError(f"initial data has shape {arr.shape}, expected {tuple(shape)} for this grid")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise QShockInputError(f"initial data must be numeric, got dtype {arr.dtype}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = np.unravel_index(int(np.argmax(bad)), arr.shape)
+        spatial = idx[-grid.ndim:]
+        where = ", ".join(f"{n}={float(grid.centres(a)[i]):.6g}" for a, (n, i) in enumerate(zip(grid.axis_names, spatial)))
+        raise QShockInputError(f"initial data contains {int(bad.sum())} NaN/inf value(s), first at {where}")
+    if dtype == jnp.float64 and not jax.config.jax_enable_x64:
+        raise QShockInputError("float64 requested but JAX x64 is disabled; call jax.config.update('jax_enable_x64', True)")
+    return jnp.asarray(arr, dtype)
+
+
+def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limiter="mc", diffusion_order=None,
+                  cfl=0.5, method="ssprk3", dt=None, max_steps=10_000_000, dtype=None, rtol=1e-8, atol=1e-10):
+    """A pure, jittable and vmappable map ``u0 -> (us, n_steps, status, t_bad, i_bad)``.
+
+    ``us`` has one snapshot per entry of ``ts`` (``ts[0]`` is the initial time).
+    ``status`` is 0 on success, 1 on blow-up (``t_bad`` last finite time, ``i_bad`` flat index of
+    the first non-finite value), 2 when ``max_steps`` ran out, 3 when the step size collapsed.
+    """
+    dtype = dtype or jnp.result_type(float)
+    sch = as_scheme(scheme, flux, limiter, diffusion_order)
+    cfl = sch.check_cfl(cfl)
+    if method not in METHODS:
+        raise QShockInputError(f"unknown time integrator {method!r}; expected one of {', '.join(METHODS)}")
+    disc = build_rhs(equation, grid, sch, dtype)
+    rhs, max_dt = disc.rhs, disc.max_dt
+    ts = jnp.asarray(ts, dtype)
+
+    if method == "ssprk3":
+        def interval(carry, t_next):
+            def cond(c):
+                _, t, n, status, _ = c
+                return (t < t_next) & (status == 0)
+
+            def body(c):
+                u, t, n, status, ibad = c
+                remaining = t_next - t
+                dt_ = cfl * max_dt(u)
+                last = dt_ >= remaining * (1 - 1e-12)
+                dt_ = jnp.where(last, remaining, dt_)
+                un = ssprk3_step(rhs, u, t, dt_)
+                fin = jnp.isfinite(un)
+                ok = jnp.all(fin)
+                tn = jnp.where(last, t_next, t + dt_)
+                collapsed = (~last) & (dt_ <= 1e-14 * jnp.maximum(jnp.abs(t_next), 1.0))
+                status = jnp.where(~ok, 1, jnp.where(n + 1 >= max_steps, 2, jnp.where(collapsed, 3, 0)))
+                status = status.astype(jnp.int32)
+                ibad = jnp.where(ok, ibad, jnp.argmin(fin.ravel())).astype(jnp.int32)
+                return (jnp.where(ok, un, u), jnp.where(ok, tn, t), n + 1, status, ibad)
+
+            carry = jax.lax.while_loop(cond, body, carry)
+            return carry, carry[0]
+
+        def run(u0):
+            init = (u0, ts[0], jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
+            (u, t, n, status, ibad), us = jax.lax.scan(interval, init, ts[1:])
+            return jnp.concatenate([u0[None], us]), n, status, t, ibad
+
+    elif method == "ssprk3-fixed":
+        if dt is None or not (float(dt) > 0):
+            raise QShockInputError("method 'ssprk3-fixed' needs a positive fixed time step dt")
+        ts_np = np.asarray(ts, float)
+        counts = [max(1, int(math.ceil((b - a) / float(dt) - 1e-9))) for a, b in zip(ts_np[:-1], ts_np[1:])]
+
+        def run(u0):
+            u, out, t = u0, [u0], ts[0]
+            for k, n in enumerate(counts):
+                h = (ts[k + 1] - ts[k]) / n
+
+                def body(c, _):
+                    u, t = c
+                    return (ssprk3_step(rhs, u, t, h), t + h), None
+
+                (u, _), _ = jax.lax.scan(body, (u, ts[k]), None, length=n)
+                out.append(u)
+            us = jnp.stack(out)
+            fin = jnp.isfinite(us)
+            ok_per = jnp.all(fin.reshape(fin.shape[0], -1), axis=1)
+            status = jnp.where(jnp.all(ok_per), 0, 1).astype(jnp.int32)
+            first_bad = jnp.argmin(ok_per)
+            t_bad = jnp.where(status == 0, ts[-1], ts[jnp.maximum(first_bad - 1, 0)])
+            ibad = jnp.argmin(fin[first_bad].ravel())
+            return us, jnp.asarray(sum(counts), jnp.int32), status, t_bad, ibad
+
+    else:  # diffrax
+        import diffrax
+
+        def run(u0):
+            term = diffrax.ODETerm(lambda t, y, args: rhs(y, t))
+            dt0 = cfl * max_dt(u0)
+            sol = diffrax.diffeqsolve(
+                term, diffrax.Tsit5(), t0=ts[0], t1=ts[-1], dt0=dt0, y0=u0,
+                saveat=diffrax.SaveAt(ts=ts),
+                stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, dtmax=dt0 * 4),
+                max_steps=int(min(max_steps, 10_000_000)), throw=False)
+            us = sol.ys
+            fin = jnp.isfinite(us)
+            ok = jnp.all(fin) & (sol.result == diffrax.RESULTS.successful)
+            status = jnp.where(ok, 0, jnp.where(jnp.all(fin), 2, 1)).astype(jnp.int32)
+            n = sol.stats["num_steps"]
+            ok_per = jnp.all(fin.reshape(fin.shape[0], -1), axis=1)
+            first_bad = jnp.argmin(ok_per)
+            t_bad = jnp.where(status == 0, ts[-1], ts[jnp.maximum(first_bad - 1, 0)])
+            return us, jnp.asarray(n, jnp.int32), status, t_bad, jnp.argmin(fin[first_bad].ravel())
+
+    return run, disc, sch
+
+
+def _location(grid: Grid, field_shape, flat_index: int) -> tuple[float, ...]:
+    idx = np.unravel_index(int(flat_index), field_shape)[-grid.ndim:]
+    return tuple(float(grid.centres(a)[i]) for a, i in enumerate(idx))
+
+
+def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, limiter="mc", diffusion_order=None,
+          cfl: float = 0.5, save_at=None, t0: float = 0.0, method: str = "ssprk3", dt=None,
+          max_steps: int = 10_000_000, dtype=None, rtol=1e-8, atol=1e-10) -> Solution:
+    r"""Solve a Burgers or Hamilton–Jacobi problem on ``grid`` from ``u0`` at ``t0`` to ``t1``.
+
+    Args:
+        equation: :class:`~solver.equations.Burgers` or :class:`~solver.equations.HamiltonJacobi`.
+        grid: the cell-centred :class:`~solver.grid.Grid` (boundaries included).
+        u0: initial cell averages, shape ``grid.shape`` (N-D Burgers: ``(d, *grid.shape)``).
+        t1: final time.
+        scheme: ``godunov``, ``muscl``, ``weno5``, ``wenoz`` (finite volume) or ``spectral``, or a
+            :class:`~solver.schemes.Scheme`.
+        flux: numerical flux (Burgers: godunov/eo/llf/roe; HJ: godunov/lf/llf).
+        cfl: CFL number in (0, 1].
+        save_at: output times (``t1`` is appended when missing; default ``[t0, t1]``).
+        method: ``ssprk3`` (CFL-adaptive), ``ssprk3-fixed`` (needs ``dt``; differentiable) or ``diffrax``.
+        dtype: ``jnp.float64`` (default when x64 is on) or ``jnp.float32``.
+
+    Returns:
+        A :class:`~solver.solution.Solution`; for HJ ``p`` holds :math:`\nabla u`.
+
+    Raises:
+        QShockInputError: bad input (the message names it). BlowUpError: non-finite values appeared.
+    """
+    if not isinstance(grid, Grid):
+        raise QShockInputError(f"grid must be a solver.Grid, got {type(grid).__name__}")
+    if not isinstance(equation, (Burgers, HamiltonJacobi)):
+        raise QShockInputError(f"equation must be Burgers or HamiltonJacobi, got {type(equation).__name__}")
+    sch = as_scheme(scheme, flux, limiter, diffusion_order)
+    ts = output_times(t0, t1, save_at)
+    dtype = jnp.dtype(dtype or jnp.result_type(float))
+    if dtype not in (jnp.float32, jnp.float64):
+        raise QShockInputError(f"dtype must be float32 or float64, got {dtype}")
+    if sch.name == "spectral":
+        from .spectral import solve_spectral
+
+        return solve_spectral(equation, grid, u0, t1, save_at=ts, dtype=dtype)
+    run, disc, sch = build_stepper(equation, grid, ts, scheme=sch, cfl=cfl, method=method, dt=dt,
+                                   max_steps=max_steps, dtype=dtype, rtol=rtol, atol=atol)
+    u0 = check_initial_data(u0, disc.field_shape, dtype, grid)
+    us, n, status, t_bad, ibad = jax.jit(run)(u0)
+    status = int(status)
+    if status == 1:
+        raise BlowUpError(float(t_bad), _location(grid, disc.field_shape, int(ibad)), int(n),
+                          f"{sch.name} scheme, equation {equation.name}")
+    if status == 2:
+        raise QShockInputError(f"time stepping stopped after max_steps={max_steps} steps before t1={t1}; "
+                               "raise max_steps or coarsen the grid")
+    if status == 3:
+        raise BlowUpError(float(t_bad), (float("nan"),) * grid.ndim, int(n), "time step collapsed to zero")
+    p = None
+    if isinstance(equation, HamiltonJacobi):
+        p = jax.jit(jax.vmap(disc.gradient))(us)
+    meta = {
+        "equation": equation.name, "scheme": sch.name, "flux": disc.info.get("flux"),
+        "reconstruction": disc.info.get("reconstruction", disc.info.get("hj_derivative")),
+        "nu": equation.nu, "cfl": cfl, "method": method, "dtype": str(dtype),
+        "diffusion_order": sch.viscous_order,
+        "manifold": type(equation.manifold).__name__ if equation.manifold is not None else "euclidean",
+    }
+    return Solution(t=jnp.asarray(ts, dtype), u=us, grid=grid, p=p, n_steps=int(n), metadata=meta)
