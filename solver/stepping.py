@@ -237,6 +237,9 @@ def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, lim
         from .spectral import solve_spectral
 
         return solve_spectral(equation, grid, u0, t1, save_at=ts, dtype=dtype)
+    if method == "ssprk3-fixed" and dt is None:  # default fixed step: the CFL step of the initial data
+        disc0 = build_rhs(equation, grid, sch, dtype)
+        dt = sch.check_cfl(cfl) * float(disc0.max_dt(check_initial_data(u0, disc0.field_shape, dtype, grid)))
     run, disc, sch = build_stepper(equation, grid, ts, scheme=sch, cfl=cfl, method=method, dt=dt,
                                    max_steps=max_steps, dtype=dtype, rtol=rtol, atol=atol)
     u0 = check_initial_data(u0, disc.field_shape, dtype, grid)

@@ -1,0 +1,361 @@
+"""From command-line flags (and an optional TOML config) to a solver problem.
+
+Shared by ``qshock solve`` and ``qshock shocks``: parses the domain, grid, boundary conditions,
+initial-condition expression (in the chart's coordinate names), equation, scheme and output
+times, validating each and raising :class:`solver.errors.QShockInputError` with a message that
+names the flag at fault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from solver.errors import QShockInputError
+
+__all__ = ["add_problem_arguments", "build_problem", "Problem", "cell_average", "apply_config"]
+
+EQUATIONS = ("burgers", "hj")
+BCS = ("periodic", "reflect", "outflow", "dirichlet")
+DTYPES = ("float64", "float32")
+
+# flag name -> default (None means "required unless given by config or chart")
+_PROBLEM_DEFAULTS = {
+    "equation": None, "manifold": None, "chart": None, "domain": None, "n": None, "bc": None,
+    "ic": None, "nu": 0.0, "t1": None, "scheme": "weno5", "flux": None, "cfl": 0.5, "dtype": "float64",
+    "save_every": None, "times": None, "hamiltonian": None, "limiter": "mc", "method": "ssprk3",
+    "diffusion_order": None, "dim": None,
+}
+
+
+def add_problem_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the problem flags of DESIGN.md §4 (``solve`` and ``shocks``) to ``p``."""
+    p.add_argument("--config", metavar="FILE.toml", help="TOML file with any of these flags as keys (flags win)")
+    p.add_argument("--equation", help="burgers or hj")
+    p.add_argument("--manifold", help="euclidean (default), sphere, torus, circle, radial, ...")
+    p.add_argument("--chart", help="chart of the manifold (sphere: spherical or stereographic)")
+    p.add_argument("--dim", type=int, help="manifold dimension where the name leaves it open")
+    p.add_argument("--domain", metavar="LO:HI[,LO:HI...]", help="box per axis; expressions allowed (0:2*pi)")
+    p.add_argument("--n", metavar="N[,N...]", help="cells per axis")
+    p.add_argument("--bc", help="periodic|reflect|outflow|dirichlet (one, or one per axis, comma-separated)")
+    p.add_argument("--ic", metavar="EXPR", help="initial condition in the coordinate names, e.g. 'sin(x)'")
+    p.add_argument("--hamiltonian", metavar="EXPR",
+                   help="H in the coordinates and p1..pd (or px, py / ptheta, pphi), e.g. '0.5*(px+1)**2'")
+    p.add_argument("--nu", type=str, help="viscosity >= 0 (default 0)")
+    p.add_argument("--t1", type=str, help="final time")
+    p.add_argument("--scheme", help="godunov|muscl|weno5|wenoz|spectral (default weno5)")
+    p.add_argument("--flux", help="Burgers: godunov|eo|llf|roe; HJ: godunov|lf|llf")
+    p.add_argument("--limiter", help="MUSCL limiter: minmod|mc|vanleer (default mc)")
+    p.add_argument("--method", help="ssprk3 (default, CFL-adaptive) | ssprk3-fixed | diffrax")
+    p.add_argument("--diffusion-order", dest="diffusion_order", type=int, help="2 or 4")
+    p.add_argument("--cfl", type=str, help="CFL number in (0, 1] (default 0.5)")
+    p.add_argument("--dtype", help="float64 (default) or float32")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--save-every", dest="save_every", type=str, metavar="DT", help="output interval")
+    g.add_argument("--times", metavar="T1,T2,...", help="output times")
+
+
+def apply_config(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill flags not given on the command line from ``--config`` and then from defaults."""
+    cfg: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        path = args.config
+        if not os.path.isfile(path):
+            raise QShockInputError(f"--config: no such file {path!r}")
+        try:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise QShockInputError(f"--config {path}: invalid TOML ({exc})") from None
+        raw = raw.get("problem", raw)
+        for k, v in raw.items():
+            key = k.replace("-", "_")
+            if key not in _PROBLEM_DEFAULTS and key not in ("out", "json"):
+                raise QShockInputError(f"--config {path}: unknown key {k!r}")
+            cfg[key] = v
+    for key, default in _PROBLEM_DEFAULTS.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, cfg.get(key, default))
+    if getattr(args, "out", None) is None and "out" in cfg:
+        args.out = cfg["out"]
+    return args
+
+
+def _number(flag: str, text, *, positive=False, nonneg=False) -> float:
+    from experiments.expr import evaluate_constant
+
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        v = float(text)
+    else:
+        try:
+            v = float(evaluate_constant(str(text)))
+        except QShockInputError as exc:
+            raise QShockInputError(f"{flag}: {exc}") from None
+    if not math.isfinite(v):
+        raise QShockInputError(f"{flag} must be finite, got {text!r}")
+    if positive and not v > 0:
+        raise QShockInputError(f"{flag} must be > 0, got {v}")
+    if nonneg and v < 0:
+        raise QShockInputError(f"{flag} must be >= 0, got {v}")
+    return v
+
+
+def _split_list(text) -> list[str]:
+    if isinstance(text, (list, tuple)):
+        return [str(t) for t in text]
+    return [t.strip() for t in str(text).split(",") if t.strip() != ""]
+
+
+def parse_domain(text) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """``'0:2*pi,-1:1'`` -> ``((0, -1), (2π, 1))``."""
+    lo, hi = [], []
+    for part in _split_list(text):
+        if part.count(":") != 1:
+            raise QShockInputError(f"--domain: expected LO:HI per axis, got {part!r}")
+        a, b = part.split(":")
+        lo.append(_number("--domain", a))
+        hi.append(_number("--domain", b))
+    if not lo:
+        raise QShockInputError("--domain is empty")
+    for a, b in zip(lo, hi):
+        if not b > a:
+            raise QShockInputError(f"--domain: need LO < HI, got {a}:{b}")
+    return tuple(lo), tuple(hi)
+
+
+def parse_counts(text, ndim: int) -> tuple[int, ...]:
+    parts = _split_list(text) if not isinstance(text, int) else [str(text)]
+    try:
+        ns = tuple(int(p) for p in parts)
+    except ValueError:
+        raise QShockInputError(f"--n: expected integers N[,N...], got {text!r}") from None
+    if len(ns) == 1 and ndim > 1:
+        ns = ns * ndim
+    if len(ns) != ndim:
+        raise QShockInputError(f"--n gives {len(ns)} sizes but the domain has {ndim} axes")
+    for n in ns:
+        if n < 1:
+            raise QShockInputError(f"--n: cell counts must be positive, got {n}")
+    return ns
+
+
+def cell_average(fn, lower, upper, shape, sqrt_det=None, order: int = 3) -> np.ndarray:
+    r"""Cell averages :math:`\bar u_i = \int_{C_i} u\sqrt G\,dx / \int_{C_i}\sqrt G\,dx` by tensor Gauss–Legendre.
+
+    ``fn(*coords)`` takes one array per axis; ``sqrt_det(points)`` (points last) gives
+    :math:`\sqrt G` (``None``: flat). ``order`` Gauss points per axis (exact for degree 2·order−1).
+    """
+    import jax.numpy as jnp
+
+    gx, gw = np.polynomial.legendre.leggauss(order)
+    d = len(shape)
+    h = [(hi - lo) / n for lo, hi, n in zip(lower, upper, shape)]
+    axes = []
+    for a in range(d):
+        c = lower[a] + (np.arange(shape[a]) + 0.5) * h[a]
+        axes.append((c[:, None] + 0.5 * h[a] * gx[None, :]).ravel())  # (N*order,)
+    mesh = np.meshgrid(*axes, indexing="ij")
+    vals = np.asarray(fn(*[jnp.asarray(m) for m in mesh]), dtype=float)
+    vals = np.broadcast_to(vals, mesh[0].shape)
+    w = np.ones_like(mesh[0])
+    if sqrt_det is not None:
+        w = np.asarray(sqrt_det(np.stack(mesh, axis=-1)), dtype=float)
+    ww = 1.0
+    for a in range(d):
+        shp = [1] * d
+        shp[a] = -1
+        ww = ww * np.tile(gw, shape[a]).reshape(shp)
+    num = vals * w * ww
+    den = w * ww
+    for a in reversed(range(d)):
+        newshape = num.shape[:a] + (shape[a], order) + num.shape[a + 1:]
+        num = num.reshape(newshape).sum(axis=a + 1)
+        den = den.reshape(newshape).sum(axis=a + 1)
+    return num / den
+
+
+@dataclass
+class Problem:
+    """A fully specified solve: everything :func:`solver.stepping.solve` needs, plus provenance."""
+
+    equation: Any
+    grid: Any
+    u0: np.ndarray
+    t1: float
+    times: np.ndarray
+    scheme: str
+    flux: Optional[str]
+    limiter: str
+    cfl: float
+    method: str
+    dtype: str
+    diffusion_order: Optional[int]
+    ic_text: str
+    ic_fn: Any = None
+    manifold: Any = None
+    extra: dict = field(default_factory=dict)
+
+    def solve(self):
+        import jax.numpy as jnp
+
+        from solver.stepping import solve
+
+        return solve(self.equation, self.grid, self.u0, self.t1, scheme=self.scheme, flux=self.flux,
+                     limiter=self.limiter, cfl=self.cfl, save_at=self.times, method=self.method,
+                     dtype=jnp.float32 if self.dtype == "float32" else jnp.float64,
+                     diffusion_order=self.diffusion_order)
+
+
+def _chart_info(args):
+    """Manifold (or None) plus coordinate names, domain, periodic axes and default boundaries."""
+    name = (args.manifold or "euclidean").lower()
+    if name in ("euclidean", "flat", "none"):
+        if args.chart not in (None, "cartesian", "euclidean"):
+            raise QShockInputError(f"--chart {args.chart!r} does not exist on the flat domain (use none or cartesian)")
+        return None, None, None, None, None
+    from solver.charts import chart_setup
+
+    return chart_setup(name, args.chart, args.dim)
+
+
+def build_problem(args: argparse.Namespace) -> Problem:
+    """Validate the flags and build the :class:`Problem` (raises QShockInputError)."""
+    import jax.numpy as jnp
+
+    from experiments.expr import compile_expression
+    from solver.equations import Burgers, HamiltonJacobi
+    from solver.grid import Boundary, Grid
+    from solver.schemes import Scheme
+
+    apply_config(args)
+    eq_name = args.equation
+    if eq_name is None:
+        raise QShockInputError("--equation is required (burgers or hj)")
+    if eq_name not in EQUATIONS:
+        raise QShockInputError(f"unknown --equation {eq_name!r}; expected one of {', '.join(EQUATIONS)}")
+    if args.ic is None:
+        raise QShockInputError("--ic is required (an expression in the coordinates, e.g. 'sin(x)')")
+    if args.t1 is None:
+        raise QShockInputError("--t1 is required")
+    t1 = _number("--t1", args.t1, positive=True)
+    nu = _number("--nu", args.nu, nonneg=True)
+    cfl = _number("--cfl", args.cfl)
+    if args.dtype not in DTYPES:
+        raise QShockInputError(f"unknown --dtype {args.dtype!r}; expected float64 or float32")
+    scheme = Scheme(args.scheme, args.flux, args.limiter, args.diffusion_order)  # validates names
+    scheme.check_cfl(cfl)
+
+    manifold, names, chart_domain, chart_bcs, sqrt_det = _chart_info(args)
+    if args.domain is not None:
+        lower, upper = parse_domain(args.domain)
+    elif chart_domain is not None:
+        lower, upper = chart_domain
+    else:
+        raise QShockInputError("--domain is required on a flat domain (e.g. --domain 0:2*pi)")
+    d = len(lower)
+    if names is None:
+        names = ("x", "y", "z")[:d] if d <= 3 else tuple(f"x{a}" for a in range(d))
+    elif len(names) != d:
+        raise QShockInputError(f"--domain has {d} axes but chart coordinates are {', '.join(names)}")
+    if chart_domain is not None and args.domain is not None:
+        for a in range(d):
+            if lower[a] < chart_domain[0][a] - 1e-12 or upper[a] > chart_domain[1][a] + 1e-12:
+                raise QShockInputError(
+                    f"--domain axis {names[a]!r} [{lower[a]:.6g}, {upper[a]:.6g}] leaves the chart's domain "
+                    f"[{chart_domain[0][a]:.6g}, {chart_domain[1][a]:.6g}]")
+    if args.n is None:
+        raise QShockInputError("--n is required (cells per axis, e.g. --n 256 or --n 64,128)")
+    shape = parse_counts(args.n, d)
+
+    ic_fn = compile_expression(str(args.ic), names)
+    # boundary conditions
+    if args.bc is None:
+        bcs = list(chart_bcs) if chart_bcs is not None else ["periodic"] * d
+    else:
+        bcs = _split_list(args.bc)
+        if len(bcs) == 1:
+            bcs = bcs * d
+        if len(bcs) != d:
+            raise QShockInputError(f"--bc gives {len(bcs)} conditions for {d} axes")
+        for b in bcs:
+            if b not in BCS:
+                raise QShockInputError(f"unknown --bc {b!r}; expected one of {', '.join(BCS)}")
+        if chart_bcs is not None:  # singular chart faces keep their own treatment
+            bcs = [cb if (isinstance(cb, Boundary) and cb.kind == "pole") else b for b, cb in zip(bcs, chart_bcs)]
+
+    def wall_values(points, t):
+        return ic_fn(*[points[..., a] for a in range(d)])
+
+    boundaries = []
+    for b in bcs:
+        if isinstance(b, Boundary):
+            boundaries.append(b)
+        elif b == "dirichlet":
+            boundaries.append(Boundary("dirichlet", value=wall_values))
+        else:
+            boundaries.append(Boundary(b))
+    grid = Grid(lower, upper, shape, boundaries, names)
+
+    hamiltonian = None
+    if args.hamiltonian is not None:
+        if eq_name != "hj":
+            raise QShockInputError("--hamiltonian applies to --equation hj only")
+        pnames = tuple(f"p{a + 1}" for a in range(d))
+        alias = tuple(f"p{n}" for n in names)
+        h_fn = compile_expression(str(args.hamiltonian), names + pnames + alias)
+
+        def hamiltonian(xp, pp):
+            return h_fn(*[xp[a] for a in range(d)], *[pp[a] for a in range(d)], *[pp[a] for a in range(d)])
+
+    if eq_name == "burgers":
+        if manifold is not None and d != 1:
+            raise QShockInputError("--equation burgers on a manifold is solved in 1-D charts only; use --equation hj")
+        equation = Burgers(nu=nu, manifold=manifold)
+    else:
+        equation = HamiltonJacobi(hamiltonian=hamiltonian, nu=nu, manifold=manifold)
+
+    # initial data: sqrt(G)-weighted cell averages (N-D Burgers: v0 = grad of the potential)
+    if eq_name == "burgers" and d > 1:
+        import jax
+
+        def comp(a):
+            def f(*xs):
+                g = jax.grad(lambda *s: ic_fn(*s).sum(), argnums=a)
+                return g(*xs)
+            return f
+        u0 = np.stack([cell_average(comp(a), lower, upper, shape) for a in range(d)])
+    else:
+        u0 = cell_average(lambda *xs: ic_fn(*xs), lower, upper, shape, sqrt_det=sqrt_det)
+    if not np.all(np.isfinite(u0)):
+        bad = np.argwhere(~np.isfinite(u0.reshape(-1, *shape)[0] if u0.ndim > d else u0))[0]
+        where = ", ".join(f"{names[a]}={float(lower[a] + (bad[a] + 0.5) * (upper[a] - lower[a]) / shape[a]):.6g}"
+                          for a in range(d))
+        raise QShockInputError(f"--ic {args.ic!r} is NaN or infinite on the grid (first at {where})")
+
+    if args.times is not None and args.save_every is not None:
+        raise QShockInputError("give either --times or --save-every, not both")
+    if args.times is not None:
+        times = np.array([_number("--times", t) for t in _split_list(args.times)])
+        if np.any(times < 0) or np.any(times > t1 * (1 + 1e-12)):
+            raise QShockInputError(f"--times must lie in [0, t1={t1}]")
+        times = np.unique(np.concatenate([[0.0], times, [t1]]))
+    elif args.save_every is not None:
+        dt = _number("--save-every", args.save_every, positive=True)
+        k = int(math.floor(t1 / dt + 1e-9))
+        if k > 100_000:
+            raise QShockInputError(f"--save-every {dt} gives {k} snapshots; use a larger interval")
+        times = np.unique(np.concatenate([np.arange(k + 1) * dt, [t1]]))
+        times = times[times <= t1 * (1 + 1e-12)]
+    else:
+        times = np.array([0.0, t1])
+    if args.method not in ("ssprk3", "ssprk3-fixed", "diffrax"):
+        raise QShockInputError(f"unknown --method {args.method!r}; expected ssprk3, ssprk3-fixed or diffrax")
+    return Problem(equation=equation, grid=grid, u0=u0, t1=t1, times=times, scheme=args.scheme, flux=args.flux,
+                   limiter=args.limiter, cfl=cfl, method=args.method, dtype=args.dtype,
+                   diffusion_order=args.diffusion_order, ic_text=str(args.ic), ic_fn=ic_fn, manifold=manifold)
