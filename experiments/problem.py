@@ -273,7 +273,7 @@ def build_problem(args: argparse.Namespace) -> Problem:
         raise QShockInputError("--n is required (cells per axis, e.g. --n 256 or --n 64,128)")
     shape = parse_counts(args.n, d)
 
-    ic_fn = compile_expression(str(args.ic), names)
+    ic_fn = compile_expression(str(args.ic), names, option="--ic")
     # boundary conditions
     if args.bc is None:
         bcs = list(chart_bcs) if chart_bcs is not None else ["periodic"] * d
@@ -308,7 +308,7 @@ def build_problem(args: argparse.Namespace) -> Problem:
             raise QShockInputError("--hamiltonian applies to --equation hj only")
         pnames = tuple(f"p{a + 1}" for a in range(d))
         alias = tuple(f"p{n}" for n in names)
-        h_fn = compile_expression(str(args.hamiltonian), names + pnames + alias)
+        h_fn = compile_expression(str(args.hamiltonian), names + pnames + alias, option="--hamiltonian")
 
         def hamiltonian(xp, pp):
             return h_fn(*[xp[a] for a in range(d)], *[pp[a] for a in range(d)], *[pp[a] for a in range(d)])
