@@ -218,10 +218,27 @@ def _chart_info(args):
     if name in ("euclidean", "flat", "none"):
         if args.chart not in (None, "cartesian", "euclidean"):
             raise QShockInputError(f"--chart {args.chart!r} does not exist on the flat domain (use none or cartesian)")
-        return None, None, None, None, None
+        return None, None, None, None, None, None
     from solver.charts import chart_setup
 
     return chart_setup(name, args.chart, args.dim)
+
+
+def _merge_bc(chart_bc, user: str):
+    """Apply the user's --bc to the open faces of a chart axis only (a name when both faces are open)."""
+    from solver.grid import Boundary
+
+    if chart_bc.kind == "periodic":
+        return chart_bc
+    fixed = ("pole", "reflect")
+    lo = chart_bc.kind if chart_bc.kind in fixed else user
+    hi_chart = chart_bc.upper or chart_bc.kind
+    hi = hi_chart if hi_chart in fixed else user
+    if lo == hi == user:
+        return user
+    if user in ("periodic", "dirichlet"):
+        raise QShockInputError(f"--bc {user} cannot be used on a chart axis with a singular or wall face")
+    return Boundary(lo, partner=chart_bc.partner, upper=hi if hi != lo else None)
 
 
 def build_problem(args: argparse.Namespace) -> Problem:
@@ -251,11 +268,14 @@ def build_problem(args: argparse.Namespace) -> Problem:
     scheme = Scheme(args.scheme, args.flux, args.limiter, args.diffusion_order)  # validates names
     scheme.check_cfl(cfl)
 
-    manifold, names, chart_domain, chart_bcs, sqrt_det = _chart_info(args)
+    manifold, names, chart_domain, chart_bcs, sqrt_det, chart_bounds = _chart_info(args)
     if args.domain is not None:
         lower, upper = parse_domain(args.domain)
     elif chart_domain is not None:
         lower, upper = chart_domain
+    elif manifold is not None:
+        raise QShockInputError(f"--domain is required: chart coordinates {', '.join(names)} are unbounded "
+                               f"({chart_bounds[0]} to {chart_bounds[1]})")
     else:
         raise QShockInputError("--domain is required on a flat domain (e.g. --domain 0:2*pi)")
     d = len(lower)
@@ -263,12 +283,13 @@ def build_problem(args: argparse.Namespace) -> Problem:
         names = ("x", "y", "z")[:d] if d <= 3 else tuple(f"x{a}" for a in range(d))
     elif len(names) != d:
         raise QShockInputError(f"--domain has {d} axes but chart coordinates are {', '.join(names)}")
-    if chart_domain is not None and args.domain is not None:
+    if chart_bounds is not None and args.domain is not None:
         for a in range(d):
-            if lower[a] < chart_domain[0][a] - 1e-12 or upper[a] > chart_domain[1][a] + 1e-12:
+            lo_b, hi_b = chart_bounds[0][a], chart_bounds[1][a]
+            if lower[a] < lo_b - 1e-12 or upper[a] > hi_b + 1e-12:
                 raise QShockInputError(
                     f"--domain axis {names[a]!r} [{lower[a]:.6g}, {upper[a]:.6g}] leaves the chart's domain "
-                    f"[{chart_domain[0][a]:.6g}, {chart_domain[1][a]:.6g}]")
+                    f"[{lo_b:.6g}, {hi_b:.6g}]")
     if args.n is None:
         raise QShockInputError("--n is required (cells per axis, e.g. --n 256 or --n 64,128)")
     shape = parse_counts(args.n, d)
@@ -286,8 +307,8 @@ def build_problem(args: argparse.Namespace) -> Problem:
         for b in bcs:
             if b not in BCS:
                 raise QShockInputError(f"unknown --bc {b!r}; expected one of {', '.join(BCS)}")
-        if chart_bcs is not None:  # singular chart faces keep their own treatment
-            bcs = [cb if (isinstance(cb, Boundary) and cb.kind == "pole") else b for b, cb in zip(bcs, chart_bcs)]
+        if chart_bcs is not None:  # periodic, singular and wall faces keep the chart's treatment
+            bcs = [_merge_bc(cb, b) for b, cb in zip(bcs, chart_bcs)]
 
     def wall_values(points, t):
         return ic_fn(*[points[..., a] for a in range(d)])

@@ -55,21 +55,45 @@ def _diag_metric(manifold: Any, pts: jnp.ndarray, what: str) -> jnp.ndarray:
     return diag.reshape(pts.shape[:-1] + (d,))
 
 
+def _diag_metric_faces(manifold: Any, pts: jnp.ndarray) -> np.ndarray:
+    """Diagonal metric on faces; faces on the singular set may give 0 or non-finite values."""
+    flat = pts.reshape(-1, pts.shape[-1])
+    g = np.asarray(jax.vmap(manifold.metric)(flat))
+    return np.einsum("nii->ni", g).reshape(pts.shape[:-1] + (pts.shape[-1],))
+
+
+def _density(manifold: Any, pts: jnp.ndarray, g_diag: np.ndarray) -> np.ndarray:
+    """Riemannian volume density √G, or the manifold's own weight (e.g. r^{n-1} on R^n/O(n))."""
+    if hasattr(manifold, "volume_density"):
+        flat = pts.reshape(-1, pts.shape[-1])
+        with np.errstate(all="ignore"):
+            rho = np.asarray(jax.vmap(manifold.volume_density)(flat)).reshape(pts.shape[:-1])
+        return np.where(np.isfinite(rho), rho, 0.0)
+    return np.sqrt(np.clip(np.prod(g_diag, axis=-1), 0.0, None))
+
+
 def chart_factors(manifold: Any, grid: Grid, dtype=None) -> ChartFactors:
-    """Evaluate :math:`g_{aa}`, :math:`g^{aa}`, :math:`1/\\sqrt G` and :math:`\\sqrt G g^{aa}` on the grid."""
+    """Evaluate :math:`g_{aa}`, :math:`g^{aa}`, :math:`1/\\sqrt G` and :math:`\\sqrt G g^{aa}` on the grid.
+
+    :math:`\\sqrt G` is the manifold's ``volume_density`` when it has one (weighted manifolds
+    such as the radial quotient), else :math:`\\sqrt{\\det g}`.
+    """
     dtype = dtype or jnp.result_type(float)
     centres = grid.points()
     gc = _diag_metric(manifold, centres, "cell centres")
     if np.any(gc <= 0):
         raise QShockInputError("the metric is not positive definite at a cell centre (a grid point lies on the "
                                "chart's singular set; use a cell-centred grid inside the domain)")
-    sqrtG_c = np.sqrt(np.prod(gc, axis=-1))
+    sqrtG_c = _density(manifold, centres, gc)
+    if np.any(sqrtG_c <= 0):
+        raise QShockInputError("the volume density vanishes at a cell centre (a grid cell sits on the chart's "
+                               "singular set)")
     face_w, face_g = [], []
     for a in range(grid.ndim):
         pts = _face_points(grid, a)
         with np.errstate(divide="ignore", invalid="ignore"):
-            gf = _diag_metric(manifold, pts, "faces")
-        sqrtG_f = np.sqrt(np.clip(np.prod(gf, axis=-1), 0.0, None))
+            gf = np.nan_to_num(_diag_metric_faces(manifold, pts), nan=0.0, posinf=0.0)
+        sqrtG_f = _density(manifold, pts, gf)
         with np.errstate(divide="ignore", invalid="ignore"):
             w = np.where(sqrtG_f > 0, sqrtG_f / np.where(gf[..., a] > 0, gf[..., a], 1.0), 0.0)
         face_w.append(jnp.asarray(w, dtype))

@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from .errors import QShockInputError
 
@@ -45,17 +46,22 @@ class Boundary(eqx.Module):
         value: wall value for ``dirichlet`` as ``(lower, upper)``, or a callable
             ``g(points, t)`` (points last) giving exact ghost values.
         partner: for ``pole``, the periodic azimuth axis whose half-turn maps across the pole.
+        upper: kind on the upper end when it differs from ``kind`` (e.g. ``reflect`` at a
+            cone tip ``r = 0`` and ``outflow`` at the truncation ``r = R``); ``None``: same.
     """
 
     kind: str = eqx.field(static=True, default="periodic")
     value: Any = eqx.field(static=True, default=(0.0, 0.0))
     partner: int = eqx.field(static=True, default=-1)
+    upper: Any = eqx.field(static=True, default=None)
 
     def __check_init__(self):
-        if self.kind not in BOUNDARY_KINDS:
-            raise QShockInputError(
-                f"unknown boundary condition {self.kind!r}; expected one of {', '.join(BOUNDARY_KINDS)}"
-            )
+        for k in (self.kind, self.upper or self.kind):
+            if k not in BOUNDARY_KINDS:
+                raise QShockInputError(
+                    f"unknown boundary condition {k!r}; expected one of {', '.join(BOUNDARY_KINDS)}")
+        if (self.kind == "periodic") != ((self.upper or self.kind) == "periodic"):
+            raise QShockInputError("a periodic boundary must be periodic on both ends of its axis")
 
 
 def _as_boundary(b) -> Boundary:
@@ -167,7 +173,7 @@ class Grid(eqx.Module):
     def validate_boundaries(self) -> None:
         """Check cross-axis requirements (``pole`` needs an even periodic partner axis)."""
         for a, b in enumerate(self.boundaries):
-            if b.kind == "pole":
+            if "pole" in (b.kind, b.upper):
                 p = b.partner
                 if not (0 <= p < self.ndim) or p == a or self.boundaries[p].kind != "periodic":
                     raise QShockInputError(
@@ -196,7 +202,8 @@ class Grid(eqx.Module):
                 field stored as ``(d, *shape)``).
             width: number of ghost cells per side (must not exceed the number of cells).
             axis: grid axis to pad.
-            parity: ``+1`` (scalar) or ``-1`` (normal velocity component) for ``reflect``.
+            parity: ``+1`` (scalar) or ``-1`` (normal velocity component) for ``reflect``/``pole``.
+            t: time, passed to callable Dirichlet data.
         """
         ax = axis + field_axis_offset
         n = u.shape[ax]
@@ -205,30 +212,32 @@ class Grid(eqx.Module):
                 f"grid axis {self.axis_names[axis]!r} has {n} cells but the stencil needs {width} ghost cells; use N >= {width}"
             )
         b = self.boundaries[axis]
-        take = lambda start, stop: jnp.take(u, jnp.arange(start, stop), axis=ax)
         if b.kind == "periodic":
-            left, right = take(n - width, n), take(0, width)
-        elif b.kind == "outflow":
-            left = jnp.repeat(take(0, 1), width, axis=ax)
-            right = jnp.repeat(take(n - 1, n), width, axis=ax)
-        elif b.kind == "reflect":
-            left = parity * jnp.flip(take(0, width), axis=ax)
-            right = parity * jnp.flip(take(n - width, n), axis=ax)
-        elif b.kind == "dirichlet" and callable(b.value):
-            lo_pts, hi_pts = self.ghost_centres(axis, width, "lower"), self.ghost_centres(axis, width, "upper")
-            lead = u.shape[:field_axis_offset]
-            left = jnp.broadcast_to(b.value(lo_pts, t), lead + lo_pts.shape[:-1]).astype(u.dtype)
-            right = jnp.broadcast_to(b.value(hi_pts, t), lead + hi_pts.shape[:-1]).astype(u.dtype)
-        elif b.kind == "dirichlet":
-            gl, gr = b.value
-            left = 2.0 * gl - jnp.flip(take(0, width), axis=ax)
-            right = 2.0 * gr - jnp.flip(take(n - width, n), axis=ax)
-        elif b.kind == "pole":
-            pax = b.partner + field_axis_offset
-            half = u.shape[pax] // 2
-            across = jnp.roll(u, half, axis=pax)
-            left = parity * jnp.flip(jnp.take(across, jnp.arange(0, width), axis=ax), axis=ax)
-            right = parity * jnp.flip(jnp.take(across, jnp.arange(n - width, n), axis=ax), axis=ax)
-        else:  # pragma: no cover - guarded by Boundary
-            raise QShockInputError(f"unknown boundary {b.kind!r}")
+            left = lax.slice_in_dim(u, n - width, n, axis=ax)
+            right = lax.slice_in_dim(u, 0, width, axis=ax)
+        else:
+            left = self._ghosts(u, b, b.kind, "lower", width, axis, ax, parity, field_axis_offset, t)
+            right = self._ghosts(u, b, b.upper or b.kind, "upper", width, axis, ax, parity, field_axis_offset, t)
         return jnp.concatenate([left, u, right], axis=ax)
+
+    def _ghosts(self, u, b, kind, side, width, axis, ax, parity, offset, t):
+        n = u.shape[ax]
+        lo = side == "lower"
+        edge = lax.slice_in_dim(u, 0, width, axis=ax) if lo else lax.slice_in_dim(u, n - width, n, axis=ax)
+        if kind == "outflow":
+            one = lax.slice_in_dim(u, 0, 1, axis=ax) if lo else lax.slice_in_dim(u, n - 1, n, axis=ax)
+            return jnp.repeat(one, width, axis=ax)
+        if kind == "reflect":
+            return parity * jnp.flip(edge, axis=ax)
+        if kind == "dirichlet" and callable(b.value):
+            pts = self.ghost_centres(axis, width, side)
+            vals = b.value(pts, t)
+            return jnp.broadcast_to(vals, u.shape[:offset] + pts.shape[:-1]).astype(u.dtype)
+        if kind == "dirichlet":
+            g = b.value[0] if lo else b.value[1]
+            return 2.0 * g - jnp.flip(edge, axis=ax)
+        if kind == "pole":
+            pax = b.partner + offset
+            across = jnp.roll(edge, u.shape[pax] // 2, axis=pax)
+            return parity * jnp.flip(across, axis=ax)
+        raise QShockInputError(f"unknown boundary {kind!r}")  # pragma: no cover - guarded by Boundary
