@@ -9,7 +9,8 @@ analysis∘synthesis is the identity on the band. Fields are expanded as
 :math:`f = \sum_{l<L}\sum_{|m|\le l} c_{lm}\,\lambda_{lm}(\cos\theta)e^{im\phi}` with
 :math:`\lambda_{lm}` the associated Legendre functions normalised on [−1, 1]
 (:math:`\int\lambda_{lm}\lambda_{l'm}\,dx = \delta_{ll'}`), computed by the standard
-three-term recurrence in float64.
+three-term recurrence in float64. The transforms run on the host in numpy (they are
+small dense matrix products; the solve is exact in time, so there is no time loop to jit).
 
 Equations (Δ the Laplace–Beltrami operator, :math:`-\Delta Y_{lm} = l(l+1)Y_{lm}`):
 
@@ -72,21 +73,22 @@ class SphereTransform(NamedTuple):
         return Grid((0.0, 0.0), (math.pi, 2 * math.pi), self.shape, ("reflect", "periodic"), ("theta", "phi"))
 
     def analysis(self, f):
-        """Coefficients ``c[m, l]`` (complex, ``m = 0..L-1``) of real samples ``f`` (Nθ, Nφ)."""
-        f = jnp.asarray(f)
+        """Coefficients ``c[m, l]`` (complex, ``m = 0..L-1``) of real samples ``f`` (..., Nθ, Nφ)."""
+        f = np.asarray(f, dtype=np.float64)
         nphi = self.phi.size
-        F = jnp.fft.rfft(f, axis=-1)[..., : self.L] / nphi
-        F = F * jnp.exp(-1j * jnp.arange(self.L) * self.phi[0])  # nodes start at φ0, not 0
-        return jnp.einsum("...im,mli,i->...ml", F, jnp.asarray(self.P), jnp.asarray(self.weights) * math.pi)
+        F = np.fft.rfft(f, axis=-1)[..., : self.L] / nphi
+        F = F * np.exp(-1j * np.arange(self.L) * self.phi[0])  # nodes start at φ0, not 0
+        return np.einsum("...im,mli->...ml", F * (self.weights * math.pi)[:, None], self.P, optimize=True)
 
     def synthesis(self, c, table=None):
-        """Real samples (Nθ, Nφ) from coefficients ``c[m, l]`` (``table`` = P or dP)."""
+        """Real samples (..., Nθ, Nφ) from coefficients ``c[m, l]`` (``table`` = P or dP)."""
         table = self.P if table is None else table
-        F = jnp.einsum("...ml,mli->...im", c, jnp.asarray(table)) / math.pi
-        F = F * jnp.exp(1j * jnp.arange(self.L) * self.phi[0])
+        F = np.einsum("...ml,mli->...im", np.asarray(c), table, optimize=True) / math.pi
+        F = F * np.exp(1j * np.arange(self.L) * self.phi[0])
         nphi = self.phi.size
-        full = jnp.zeros(F.shape[:-1] + (nphi // 2 + 1,), F.dtype).at[..., : self.L].set(F)
-        return jnp.fft.irfft(full * nphi, n=nphi, axis=-1)
+        full = np.zeros(F.shape[:-1] + (nphi // 2 + 1,), complex)
+        full[..., : self.L] = F
+        return np.fft.irfft(full * nphi, n=nphi, axis=-1)
 
     def degrees(self) -> np.ndarray:
         """``l`` for each ``[m, l]`` slot (float64)."""
@@ -165,8 +167,8 @@ def sphere_laplacian_eigenvalues(L: int, sampling: str = "gl") -> np.ndarray:
     T = sphere_transform(L, sampling)
     nth, nph = T.shape
     n = nth * nph
-    lam = jnp.asarray(T.degrees() * (T.degrees() + 1))
-    eye = jnp.eye(n).reshape(n, nth, nph)
+    lam = T.degrees() * (T.degrees() + 1)
+    eye = np.eye(n).reshape(n, nth, nph)
     cols = T.synthesis(lam * T.analysis(eye))  # (n, nth, nph): row k = operator applied to e_k
     A = np.asarray(cols).reshape(n, n).T
     wq = np.repeat(T.weights * (2 * np.pi / nph), nph)  # area weight of each node
@@ -180,7 +182,7 @@ def sphere_laplacian_eigenvalues(L: int, sampling: str = "gl") -> np.ndarray:
 def sphere_laplacian(f, L: int, sampling: str = "gl"):
     r"""Spectral Laplace–Beltrami :math:`\Delta f` on S² of samples ``f`` (band limit ``L``)."""
     T = sphere_transform(L, sampling)
-    lam = jnp.asarray(T.degrees() * (T.degrees() + 1))
+    lam = T.degrees() * (T.degrees() + 1)
     return T.synthesis(-lam * T.analysis(f))
 
 
@@ -198,7 +200,7 @@ def heat_trace(t, L: int):
 def _samples(u0, T: SphereTransform):
     if callable(u0):
         th, ph = np.meshgrid(T.theta, T.phi, indexing="ij")
-        vals = np.asarray(u0(jnp.asarray(th), jnp.asarray(ph)), dtype=np.float64)
+        vals = np.asarray(u0(th, ph), dtype=np.float64)
         vals = np.broadcast_to(vals, T.shape)
     else:
         vals = np.asarray(u0, dtype=np.float64)
@@ -221,7 +223,7 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
 
     Args:
         equation: :class:`Heat` or :class:`solver.HamiltonJacobi` (default H, ν > 0).
-        u0: callable ``u0(theta, phi)`` (vectorised) or samples of shape
+        u0: callable ``u0(theta, phi)`` (vectorised over numpy arrays) or samples of shape
             ``sphere_transform(L, sampling).shape``.
         L: band limit (degrees ``l < L``).
         t1: final time; ``save_at`` output times in ``[0, t1]`` (default ``[0, t1]``).
@@ -262,7 +264,7 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
 
     if isinstance(equation, Heat):
         c0 = T.analysis(u)
-        out = np.asarray(T.synthesis(jnp.asarray(decay) * c0))
+        out = np.asarray(T.synthesis(decay * c0))
         p = None
         _check_band(T, u, c0, "u0")
     else:
@@ -270,7 +272,7 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
         phi0 = np.exp(-(u - umin) / (2 * nu))
         c0 = T.analysis(phi0)
         _check_band(T, phi0, c0, "phi0 = exp(-u0/2nu)")
-        ct = jnp.asarray(decay) * c0
+        ct = decay * c0
         phi = np.asarray(T.synthesis(ct))
         bad = ~(phi > 0)
         if np.any(bad):
@@ -281,7 +283,7 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
                 f"increase L or nu")
         out = umin - 2 * nu * np.log(phi)
         dth = np.asarray(T.synthesis(ct, T.dP))
-        mm = jnp.arange(T.L)[:, None] * 1j
+        mm = np.arange(T.L)[:, None] * 1j
         dph = np.asarray(T.synthesis(mm * ct))
         p = np.stack([-2 * nu * dth / phi, -2 * nu * dph / phi], axis=1)
 

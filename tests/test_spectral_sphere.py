@@ -1,0 +1,102 @@
+"""Spherical-harmonic solver on S²: spectrum of Δ, Cole–Hopf exact solutions, heat trace."""
+
+import numpy as np
+import pytest
+from scipy.special import eval_legendre, spherical_in
+
+import solver
+from solver.errors import QShockInputError
+from solver.spectral import (Heat, heat_trace, solve_sphere, sphere_laplacian,
+                             sphere_laplacian_eigenvalues, sphere_transform)
+
+
+def nodes(L, sampling):
+    T = sphere_transform(L, sampling)
+    return np.meshgrid(T.theta, T.phi, indexing="ij")
+
+
+@pytest.mark.parametrize("sampling,L", [("gl", 17), ("fejer", 12)])
+def test_laplacian_spectrum_multiplicities(sampling, L):
+    ev = sphere_laplacian_eigenvalues(L, sampling)
+    exact = np.concatenate([[l * (l + 1)] * (2 * l + 1) for l in range(L)])
+    assert ev.size == L * L
+    assert np.max(np.abs(ev - exact)) <= 1e-10
+
+
+@pytest.mark.parametrize("sampling", ["gl", "fejer"])
+def test_laplacian_on_harmonic_polynomials(sampling):
+    # Restrictions of harmonic homogeneous polynomials of degree l are eigenfunctions:
+    # Re/Im (x1 + i x2)^l and x3 (x1 + i x2)^(l-1) (independent of the Legendre tables).
+    L = 17
+    th, ph = nodes(L, sampling)
+    z = np.sin(th) * np.exp(1j * ph)
+    x3 = np.cos(th)
+    for l in range(1, L):
+        for f in (np.real(z**l), np.imag(z**l), x3 * np.real(z ** (l - 1))):
+            lap = np.asarray(sphere_laplacian(f, L, sampling))
+            assert np.max(np.abs(lap + l * (l + 1) * f)) <= 1e-10 * l * (l + 1)
+
+
+@pytest.mark.parametrize("sampling", ["gl", "fejer"])
+def test_cole_hopf_x1_exact(sampling):
+    nu, eps, L = 0.1, 0.5, 8
+    exact = lambda th, ph, t: -2 * nu * np.log(1 + eps * np.exp(-2 * nu * t) * np.sin(th) * np.cos(ph))
+    ts = [0.0, 0.5, 2.0]
+    s = solve_sphere(solver.HamiltonJacobi(nu=nu), lambda th, ph: exact(th, ph, 0.0), L, 2.0,
+                     save_at=ts, sampling=sampling)
+    th, ph = nodes(L, sampling)
+    for k, t in enumerate(ts):
+        assert np.max(np.abs(np.asarray(s.u[k]) - exact(th, ph, t))) <= 1e-9
+    a = eps * np.exp(-2 * nu * 2.0)
+    den = 1 + a * np.sin(th) * np.cos(ph)
+    assert np.max(np.abs(np.asarray(s.p[-1, 0]) + 2 * nu * a * np.cos(th) * np.cos(ph) / den)) <= 1e-9
+    assert np.max(np.abs(np.asarray(s.p[-1, 1]) - 2 * nu * a * np.sin(th) * np.sin(ph) / den)) <= 1e-9
+    assert s.grid.axis_names == ("theta", "phi") and s.u.shape[1:] == s.grid.shape
+    if sampling == "fejer":  # equiangular: nodes are the grid's cell centres
+        assert np.allclose(np.asarray(s.grid.centres(0)), th[:, 0], atol=1e-14)
+    assert np.allclose(np.asarray(s.grid.centres(1)), ph[0], atol=1e-14)
+    assert np.allclose(s.metadata["theta_nodes"], th[:, 0])
+
+
+def test_zonal_cole_hopf_legendre_series():
+    # u0 = -cos θ: φ0 = e^{a cos θ} = Σ (2l+1) i_l(a) P_l(cos θ), a = 1/2ν.
+    nu, L, t = 0.1, 40, 0.7
+    a = 1 / (2 * nu)
+    s = solve_sphere(solver.HamiltonJacobi(nu=nu), lambda th, ph: -np.cos(th) + 0 * ph, L, t)
+    th, _ = nodes(L, "gl")
+    l = np.arange(80)
+    phi = np.sum((2 * l + 1) * spherical_in(l, a) * np.exp(-nu * l * (l + 1) * t)
+                 * eval_legendre(l[:, None], np.cos(th[:, 0])[None]).T, axis=1)
+    exact = -2 * nu * np.log(phi)
+    assert np.max(np.abs(np.asarray(s.u[-1]) - exact[:, None])) <= 1e-10
+
+
+def test_heat_non_zonal_decay():
+    # f = x1 x2 + x3 is a sum of l = 2 and l = 1 harmonics.
+    nu, t = 0.3, 1.5
+    f = lambda th, ph: np.sin(th) ** 2 * np.cos(ph) * np.sin(ph) + np.cos(th)
+    s = solve_sphere(Heat(nu), f, 6, t, sampling="fejer")
+    th, ph = nodes(6, "fejer")
+    exact = np.exp(-6 * nu * t) * np.sin(th) ** 2 * np.cos(ph) * np.sin(ph) + np.exp(-2 * nu * t) * np.cos(th)
+    assert np.max(np.abs(np.asarray(s.u[-1]) - exact)) <= 1e-13
+
+
+def test_heat_trace_small_t():
+    # Z(t) = 1/t + 1/3 + t/15 + 4t²/315 + O(t³): the three-term error is O(t²).
+    for t in (0.1, 0.03, 0.01):
+        z = heat_trace(t, 400)
+        err = z - (1 / t + 1 / 3 + t / 15)
+        assert abs(err) <= t**2
+        assert abs(err / (4 * t**2 / 315) - 1) <= 0.05 if t <= 0.03 else True
+    assert abs(heat_trace(0.01, 400) / (1 / 0.01 + 1 / 3 + 0.01 / 15) - 1) <= 1e-3
+
+
+def test_cole_hopf_guard_and_inputs():
+    with pytest.raises(QShockInputError, match="not positive"):
+        solve_sphere(solver.HamiltonJacobi(nu=0.002), lambda th, ph: 3 * np.sin(th) * np.cos(3 * ph), 6, 1.0)
+    with pytest.raises(QShockInputError, match="nu > 0"):
+        solve_sphere(solver.HamiltonJacobi(nu=0.0), lambda th, ph: np.cos(th), 6, 1.0)
+    with pytest.raises(QShockInputError, match="shape"):
+        solve_sphere(Heat(1.0), np.zeros((5, 5)), 6, 1.0)
+    with pytest.raises(QShockInputError, match="NaN"):
+        solve_sphere(Heat(1.0), np.full((6, 11), np.nan), 6, 1.0)
