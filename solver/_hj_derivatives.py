@@ -14,6 +14,8 @@ left-biased :math:`p^-_i` and right-biased :math:`p^+_i` approximations of
   :math:`D^+u_{i+2}..D^+u_{i-2}` for :math:`p^+`, with the same candidate stencils,
   smoothness indicators and ideal weights (1, 6, 3)/10 as WENO5-JS reconstruction and
   :math:`\varepsilon = 10^{-6}` applied to the divided differences.
+* ``weno5z`` (3 ghost cells, order 5): the same candidates with WENO-Z weights (Borges et al.
+  2008, q = 2, :math:`\varepsilon = 10^{-40}` in float64), as in :mod:`._reconstruct`.
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ from ._reconstruct import _check_method, _like, _resolve_ng, _sl, weno5_edge_pai
 
 __all__ = ["HJ_DERIVATIVES", "HJ_GHOST_CELLS", "one_sided_derivatives"]
 
-HJ_GHOST_CELLS = {"upwind1": 1, "eno2": 2, "weno5": 3}
+HJ_GHOST_CELLS = {"upwind1": 1, "eno2": 2, "weno5": 3, "weno5z": 3}
 HJ_DERIVATIVES = tuple(HJ_GHOST_CELLS)
 
 
-def one_sided_derivatives(u, dx, method: str, axis: int = -1, ng: int | None = None, eps=1e-6):
+def one_sided_derivatives(u, dx, method: str, axis: int = -1, ng: int | None = None, eps=None):
     r"""Left- and right-biased derivatives :math:`(p^-, p^+)` of ``u`` along ``axis``.
 
     ``u`` holds ``N + 2 ng`` values along ``axis`` (``ng >= HJ_GHOST_CELLS[method]``);
     both outputs have ``N`` entries along ``axis``. ``dx`` is the (uniform) spacing, a
-    Python float or a traced scalar. ``eps`` is the WENO regulariser (``weno5`` only).
+    Python float or a traced scalar. ``eps`` is the WENO regulariser (``None``: 1e-6 for
+    ``weno5``, the WENO-Z default of :func:`reconstruct` for ``weno5z``).
 
     Raises:
         QShockInputError: unknown method or too few ghost cells.
@@ -63,8 +66,8 @@ def one_sided_derivatives(u, dx, method: str, axis: int = -1, ng: int | None = N
         pm = (_sl(d, 0, n, axis) + 0.5 * lo) * inv_dx
         pp = (_sl(d, 1, n, axis) - 0.5 * hi) * inv_dx
         return pm, pp
-    # weno5: divided differences D^- u at cells ng-2 .. ng+N+2 (N+5 faces' worth)
+    # weno5 / weno5z: divided differences D^- u at cells ng-2 .. ng+N+2 (N+5 faces' worth)
     m = n + 5
     d = (_sl(u, ng - 2, m, axis) - _sl(u, ng - 3, m, axis)) * inv_dx
     s = [lax.slice_in_dim(d, k, k + n, axis=axis) for k in range(6)]
-    return weno5_edge_pair(s, "weno5", eps)
+    return weno5_edge_pair(s, "wenoz" if method == "weno5z" else "weno5", eps)

@@ -16,7 +16,8 @@ from solver._diffusion import (DIFFUSION_GHOST, VISCOUS_STABILITY, metric_diffus
 from solver._hamiltonians import (godunov_separable, lax_friedrichs, lf_alpha_global,
                                   lf_alpha_local)
 from solver._hj_derivatives import HJ_DERIVATIVES, HJ_GHOST_CELLS, one_sided_derivatives
-from solver._reconstruct import GHOST_CELLS, RECONSTRUCTIONS, face_difference, reconstruct
+from solver._reconstruct import (GHOST_CELLS, RECONSTRUCTIONS, _default_eps, _weno5_edge_reference,
+                                 face_difference, reconstruct, weno5_edge_pair)
 from solver.errors import QShockInputError
 
 NS = (40, 80, 160)
@@ -154,6 +155,21 @@ def test_weno_essentially_non_oscillatory_at_step(method):
     np.testing.assert_allclose(qR[-12:], 1.0, atol=1e-12)
 
 
+@given(hnp.arrays(np.float64, 30, elements=st.floats(-100, 100)), st.sampled_from(["weno5", "wenoz"]))
+def test_optimised_weno_pair_matches_textbook_formula(v, kind):
+    s = [jnp.asarray(v[k:k + 25]) for k in range(6)]
+    left, right = _pair_jit(s, kind)
+    eps = _default_eps(kind, jnp.float64)
+    ref_l = _weno5_edge_reference(*s[:5], kind, eps)
+    ref_r = _weno5_edge_reference(s[5], s[4], s[3], s[2], s[1], kind, eps)
+    scale = 1e-13 * (1.0 + np.abs(v).max())
+    np.testing.assert_allclose(left, ref_l, atol=scale)
+    np.testing.assert_allclose(right, ref_r, atol=scale)
+
+
+_pair_jit = jax.jit(weno5_edge_pair, static_argnames=("kind",))
+
+
 def test_float32_weno_extreme_data_stays_finite():
     q = jnp.where(jnp.arange(30) < 15, 0.0, 1e12).astype(jnp.float32)
     for method in ("weno5", "wenoz"):
@@ -177,7 +193,8 @@ def test_face_difference_matches_slicing_and_grad():
 
 
 # ------------------------------------------------------------------ HJ derivatives
-@pytest.mark.parametrize("method,lo,hi", [("upwind1", 0.95, 1.1), ("eno2", 1.9, 2.2), ("weno5", 4.8, 5.3)])
+@pytest.mark.parametrize("method,lo,hi", [("upwind1", 0.95, 1.1), ("eno2", 1.9, 2.2), ("weno5", 4.8, 5.3),
+                                          ("weno5z", 4.8, 5.3)])
 def test_hj_derivative_order(method, lo, hi):
     errs = []
     for n in NS:
