@@ -105,11 +105,27 @@ def bucket(n: int, minimum: int = 8) -> int:
     return max(minimum, 1 << max(0, int(n - 1).bit_length()))
 
 
-def pad_to_bucket(a: jnp.ndarray, fill=None) -> jnp.ndarray:
+def pad_to_bucket(a: jnp.ndarray, fill=None, minimum: int = 8) -> jnp.ndarray:
     """Pad a 1-D (or leading-axis) array to :func:`bucket` length with ``fill`` (default: its last row)."""
     n = a.shape[0]
-    m = bucket(n)
+    m = bucket(n, minimum)
     if m == n:
         return a
     tail = jnp.broadcast_to(a[-1:] if fill is None else jnp.asarray(fill, a.dtype), (m - n,) + a.shape[1:])
     return jnp.concatenate([a, tail], axis=0)
+
+
+def smallest_separated(F: jnp.ndarray, k: int, far: Callable[[jnp.ndarray], jnp.ndarray]) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Indices and values of ``k`` small entries of ``F`` along its last axis, pairwise "far" apart.
+
+    Pick the argmin, mask every entry that ``far(i)`` (a boolean mask over the last axis
+    for chosen indices ``i[..., None]``) marks as near it, repeat. Cheaper than
+    ``lax.top_k`` on CPU, and it returns one candidate per basin instead of neighbours.
+    """
+    idx, vals = [], []
+    for _ in range(k):
+        i = jnp.argmin(F, axis=-1)
+        idx.append(i)
+        vals.append(jnp.take_along_axis(F, i[..., None], axis=-1)[..., 0])
+        F = jnp.where(far(i[..., None]), F, jnp.inf)
+    return jnp.stack(idx, -1), jnp.stack(vals, -1)

@@ -20,7 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import QShockInputError
-from ._common import bucket, derivative, pad_to_bucket, periodic_primitive, primitive_at, safeguarded_newton
+from ._common import (
+    bucket, derivative, pad_to_bucket, periodic_primitive, primitive_at, safeguarded_newton, smallest_separated,
+)
 
 __all__ = ["lax_oleinik_burgers", "burgers_characteristic_solution", "riemann_burgers", "burgers_shock_time"]
 
@@ -61,8 +63,9 @@ def _lax_oleinik_kernel(u0, x, t, mean, W, h, reach, n_window, n_candidates, n_i
     # discrete local minima strictly inside the window are the candidates
     interior = (F[:, 1:-1] <= F[:, :-2]) & (F[:, 1:-1] <= F[:, 2:])
     Fi = jnp.where(interior, F[:, 1:-1], jnp.inf)
-    negF, pos = jax.lax.top_k(-Fi, n_candidates)
-    valid = jnp.isfinite(negF)
+    cols = jnp.arange(Fi.shape[1])
+    pos, Fc = smallest_separated(Fi, n_candidates, lambda i: jnp.abs(cols - i) > 2)
+    valid = jnp.isfinite(Fc)
     yc = jnp.take_along_axis(y[:, 1:-1], pos, axis=1)
     xc = jnp.broadcast_to(x[:, None], yc.shape)
 
@@ -117,9 +120,9 @@ def lax_oleinik_burgers(
     m, h = prim.mean, prim.h
     w_max = float(jnp.max(jnp.abs(prim.w)))
     reach = t * (1.02 * w_max + 1e-12) + 2 * h
-    n_window = bucket(int(2 * math.ceil(reach / h) + 6), 64)
+    n_window = bucket(int(2 * math.ceil(reach / h) + 6), 2048)
     xs = (x - m * t).reshape(-1)
-    u, foot = _lax_oleinik_kernel(u0, pad_to_bucket(xs), jnp.asarray(t, xs.dtype), m, prim.W, h, reach, n_window, int(n_candidates), 60)
+    u, foot = _lax_oleinik_kernel(u0, pad_to_bucket(xs, minimum=512), jnp.asarray(t, xs.dtype), m, prim.W, h, reach, n_window, int(n_candidates), 60)
     u = u[: xs.shape[0]].reshape(x.shape)
     if return_foot:
         return u, (foot[: xs.shape[0]] + m * t).reshape(x.shape)
@@ -155,7 +158,7 @@ def burgers_characteristic_solution(u0: Callable, x, t: float, u_bounds: tuple[f
         span = float(jnp.max(v) - jnp.min(v))
         u_bounds = (float(jnp.min(v)) - 0.01 * span - 1e-9, float(jnp.max(v)) + 0.01 * span + 1e-9)
     umin, umax = u_bounds
-    flat = pad_to_bucket(x.reshape(-1))
+    flat = pad_to_bucket(x.reshape(-1), minimum=512)
     lo = flat - t * umax
     hi = flat - t * umin
     out = _characteristic_kernel(u0, flat, jnp.asarray(t, x.dtype), lo, hi, 80)

@@ -131,7 +131,7 @@ def cole_hopf_burgers_1d(
         method = "fft" if osc / (2 * nu) <= _FFT_OSC_LIMIT else "quadrature"
     xs = (x - prim.mean * t).reshape(-1)
     npts = xs.shape[0]
-    xs = pad_to_bucket(xs)
+    xs = pad_to_bucket(xs, minimum=512)
     if method == "fft":
         u, _ = _fft_burgers_1d(prim.W, xs, t, nu, period)
     elif method == "quadrature":
@@ -139,7 +139,7 @@ def cole_hopf_burgers_1d(
         if n != prim.W.shape[0]:
             prim = periodic_primitive(u0, period, n, potential=potential)
         reach = math.sqrt(2 * t * (osc + 80 * nu)) + 2 * prim.h
-        n_window = bucket(int(2 * math.ceil(reach / prim.h) + 4), 64)
+        n_window = bucket(int(2 * math.ceil(reach / prim.h) + 4), 1024)
         u, _ = _quad_1d(prim.W, prim.w, prim.h, xs, t, nu, reach, n_window)
     else:
         raise QShockInputError(f"unknown Cole–Hopf method {method!r}; expected auto, fft or quadrature")

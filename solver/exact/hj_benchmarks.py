@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import QShockInputError
-from ._common import safeguarded_newton
+from ._common import safeguarded_newton, smallest_separated
 
 __all__ = ["HJ_COS_KINK_TIME", "hj_cos_1d", "hj_cos_2d"]
 
@@ -62,7 +62,8 @@ def _hopf_lax_1d(x, t, n_search, n_iter):
     # refine the 3 best discrete local minima by Newton on F'(y) = 0
     interior = (F[:, 1:-1] <= F[:, :-2]) & (F[:, 1:-1] <= F[:, 2:])
     Fi = jnp.where(interior, F[:, 1:-1], jnp.inf)
-    negF, pos = jax.lax.top_k(-Fi, 3)
+    cols = jnp.arange(Fi.shape[1])
+    pos, Fc = smallest_separated(Fi, 3, lambda i: jnp.abs(cols - i) > 2)
     yc = jnp.take_along_axis(ys[:, 1:-1], pos, axis=1)
     dy = ((hi - lo) / (n_search - 1))[:, None]
     xc = x[:, None]
@@ -72,7 +73,7 @@ def _hopf_lax_1d(x, t, n_search, n_iter):
 
     yr = safeguarded_newton(g, yc - dy, yc + dy, yc, n_iter)
     Fr = -jnp.cos(pi * yr) + yr + (xc - yr) ** 2 / (2 * t)
-    Fr = jnp.where(jnp.isfinite(negF), Fr, jnp.inf)
+    Fr = jnp.where(jnp.isfinite(Fc), Fr, jnp.inf)
     b = jnp.argmin(Fr, axis=1)
     y = jnp.take_along_axis(yr, b[:, None], axis=1)[:, 0]
     return jnp.min(Fr, axis=1) - x, pi * jnp.sin(pi * y)

@@ -18,7 +18,7 @@ import jax.scipy.linalg
 import numpy as np
 
 from ..errors import QShockInputError
-from ._common import pad_to_bucket
+from ._common import pad_to_bucket, smallest_separated
 
 __all__ = ["hopf_lax", "hopf_lax_periodic"]
 
@@ -36,7 +36,7 @@ def _refine(u0, x, y, t, n_iter):
         step = jax.scipy.linalg.cho_solve((L, True), g)
         step = jnp.where(jnp.all(jnp.isfinite(step)), step, t * g)
         new_z, new_f = z, fz
-        for damp in (0.125, 0.25, 0.5, 1.0):  # the largest descending step wins
+        for damp in (0.25, 1.0):  # the largest descending step wins
             zn = z - damp * step
             fn = F(zn)
             ok = fn <= fz + 1e-14 * (1.0 + jnp.abs(fz))  # tolerance: F stalls at round-off before y does
@@ -48,10 +48,12 @@ def _refine(u0, x, y, t, n_iter):
 
 
 @partial(jax.jit, static_argnames=("u0", "n_candidates", "n_iter", "chunk"))
-def _hopf_lax_kernel(u0, x, t, cands, vals, n_candidates, n_iter, chunk):
+def _hopf_lax_kernel(u0, x, t, cands, vals, sep, n_candidates, n_iter, chunk):
     def one(xi):
         F = vals + jnp.sum((cands - xi) ** 2, axis=-1) / (2 * t)
-        _, idx = jax.lax.top_k(-F, n_candidates)
+        # best candidate of each of several basins: later picks lie > sep from earlier ones
+        far = lambda i: jnp.sum((cands - cands[i[0]]) ** 2, axis=-1) > sep**2
+        idx, _ = smallest_separated(F, n_candidates, far)
         if n_iter == 0:
             y = cands[idx[0]]
             return F[idx[0]], y
@@ -62,7 +64,10 @@ def _hopf_lax_kernel(u0, x, t, cands, vals, n_candidates, n_iter, chunk):
     return jax.lax.map(one, x, batch_size=chunk)
 
 
-def hopf_lax(u0: Callable, x, t: float, search_points, *, refine: bool = True, n_candidates: int = 4, n_iter: int = 20):
+def hopf_lax(
+    u0: Callable, x, t: float, search_points, *, refine: bool = True, n_candidates: int = 4, n_iter: int = 20,
+    separation: float | None = None,
+):
     r"""Hopf–Lax solution :math:`u(x,t) = \min_y\{u_0(y) + |x-y|^2/(2t)\}` and its gradient.
 
     Args:
@@ -73,6 +78,8 @@ def hopf_lax(u0: Callable, x, t: float, search_points, *, refine: bool = True, n
         search_points: candidate minimisers ``(m, d)``; must cover every minimiser (which
             satisfies ``|x - y*| <= t Lip(u0)``) densely enough to land in its basin.
         refine: Newton-refine the ``n_candidates`` best candidates (descent-safeguarded).
+        separation: distinct candidates are at least this far apart (one per basin);
+            default three typical spacings of the candidate cloud.
 
     Returns:
         ``(u, p)`` with ``u`` of shape ``x.shape[:-1]`` and ``p = (x - y*)/t`` of ``x``'s shape.
@@ -91,11 +98,15 @@ def hopf_lax(u0: Callable, x, t: float, search_points, *, refine: bool = True, n
         raise QShockInputError(f"search points have dimension {cands.shape[-1]} but x has {x.shape[-1]}")
     vals = jax.vmap(u0)(cands)
     # pad to power-of-two sizes so repeated calls reuse the compiled kernel
+    if separation is None:  # a few typical spacings of the candidate cloud
+        span = jnp.max(cands, axis=0) - jnp.min(cands, axis=0)
+        vol = float(jnp.prod(jnp.where(span > 0, span, 1.0)))
+        separation = 3.0 * (vol / cands.shape[0]) ** (1.0 / cands.shape[-1])
     cands, vals = pad_to_bucket(cands), pad_to_bucket(vals, jnp.inf)
     flat = x.reshape(-1, x.shape[-1])
     npts = flat.shape[0]
     k = min(int(n_candidates), cands.shape[0])
-    u, y = _hopf_lax_kernel(u0, pad_to_bucket(flat), jnp.asarray(t, x.dtype), cands, vals, k, int(n_iter) if refine else 0, 64)
+    u, y = _hopf_lax_kernel(u0, pad_to_bucket(flat), jnp.asarray(t, x.dtype), cands, vals, float(separation), k, int(n_iter) if refine else 0, 64)
     u, y = u[:npts], y[:npts]
     p = (flat - y) / t
     u = u.reshape(x.shape[:-1])
