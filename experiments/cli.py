@@ -116,7 +116,8 @@ def cmd_solve(args) -> int:
 
     u = np.asarray(sol.u[-1])
     print(f"solved {prob.equation.name} on {'x'.join(map(str, prob.grid.shape))} cells to t={prob.t1:g} "
-          f"in {int(sol.n_steps)} steps ({sol.metadata.get('scheme')}, flux {sol.metadata.get('flux')}); "
+          f"in {int(sol.n_steps)} steps ({sol.metadata.get('scheme')}"
+          + (f", flux {sol.metadata['flux']}" if sol.metadata.get("flux") else "") + "); "
           f"u in [{u.min():.6g}, {u.max():.6g}]; wrote {args.out}")
     return 0
 

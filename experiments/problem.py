@@ -201,15 +201,40 @@ class Problem:
     manifold: Any = None
     extra: dict = field(default_factory=dict)
 
+    def _solve_sphere_spectral(self):
+        from manifolds import Sphere
+
+        if not (isinstance(self.manifold, Sphere) and self.manifold.chart_name == "spherical"
+                and self.grid.ndim == 2):
+            raise QShockInputError("--scheme spectral on a manifold is available for the sphere S^2 in the "
+                                   "spherical chart only")
+        return _sphere_spectral(self)
+
     def solve(self):
         import jax.numpy as jnp
 
         from solver.stepping import solve
 
+        if self.scheme == "spectral" and self.manifold is not None:
+            return self._solve_sphere_spectral()
         return solve(self.equation, self.grid, self.u0, self.t1, scheme=self.scheme, flux=self.flux,
                      limiter=self.limiter, cfl=self.cfl, save_at=self.times, method=self.method,
                      dtype=jnp.float32 if self.dtype == "float32" else jnp.float64,
                      diffusion_order=self.diffusion_order)
+
+
+def _sphere_spectral(prob: "Problem"):
+    """S² by spherical harmonics (Fejér nodes = cell centres: N_theta = 2L, N_phi = 2L - 1)."""
+    from solver.spectral import solve_sphere
+
+    n_th, n_ph = prob.grid.shape
+    L = n_th // 2
+    if n_th % 2 or n_ph != 2 * L - 1:
+        raise QShockInputError(f"--scheme spectral on the sphere needs --n 2L,2L-1 (e.g. --n {2 * max(L, 2)},"
+                               f"{2 * max(L, 2) - 1}), got --n {n_th},{n_ph}")
+    sol = solve_sphere(prob.equation, lambda th, ph: prob.ic_fn(th, ph), L, prob.t1, save_at=prob.times,
+                       sampling="fejer")
+    return sol
 
 
 def _chart_info(args):
@@ -315,7 +340,9 @@ def build_problem(args: argparse.Namespace) -> Problem:
 
     boundaries = []
     for b in bcs:
-        if isinstance(b, Boundary):
+        if isinstance(b, Boundary) and args.scheme == "spectral" and "pole" in (b.kind, b.upper):
+            boundaries.append(Boundary("reflect"))  # spectral transforms handle the poles themselves
+        elif isinstance(b, Boundary):
             boundaries.append(b)
         elif b == "dirichlet":
             boundaries.append(Boundary("dirichlet", value=wall_values))
@@ -351,6 +378,10 @@ def build_problem(args: argparse.Namespace) -> Problem:
                 return g(*xs)
             return f
         u0 = np.stack([cell_average(comp(a), lower, upper, shape) for a in range(d)])
+    elif args.scheme == "spectral":  # pseudo-spectral unknowns are point values at the nodes
+        mesh = np.meshgrid(*[lower[a] + (np.arange(shape[a]) + 0.5) * (upper[a] - lower[a]) / shape[a]
+                             for a in range(d)], indexing="ij")
+        u0 = np.broadcast_to(np.asarray(ic_fn(*mesh), dtype=float), tuple(shape)).copy()
     else:
         u0 = cell_average(lambda *xs: ic_fn(*xs), lower, upper, shape, sqrt_det=sqrt_det)
     if not np.all(np.isfinite(u0)):

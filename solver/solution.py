@@ -27,6 +27,8 @@ class Solution(eqx.Module):
             otherwise ``None``.
         n_steps: number of time steps taken in total.
         metadata: plain-Python dictionary (equation, scheme, flux, nu, cfl, ...).
+        coords: optional ``{axis_name: 1-D array}`` of the true node coordinates when they
+            are not the grid's cell centres (e.g. Gauss–Legendre θ nodes of a spectral solve).
     """
 
     t: jnp.ndarray
@@ -35,6 +37,7 @@ class Solution(eqx.Module):
     p: Optional[jnp.ndarray] = None
     n_steps: Any = 0
     metadata: dict = eqx.field(static=True, default_factory=dict)
+    coords: Optional[dict] = eqx.field(static=True, default=None)
 
     def at(self, i: int) -> jnp.ndarray:
         """Field at output index ``i``."""
@@ -47,7 +50,8 @@ class Solution(eqx.Module):
         g = self.grid
         coords = {"t": np.asarray(self.t)}
         for a, name in enumerate(g.axis_names):
-            coords[name] = np.asarray(g.centres(a))
+            override = (self.coords or {}).get(name)
+            coords[name] = np.asarray(override if override is not None else g.centres(a))
         data_vars = {}
         u = np.asarray(self.u)
         if u.ndim == g.ndim + 1:
