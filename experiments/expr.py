@@ -23,7 +23,7 @@ from solver.errors import QShockInputError
 __all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "MAX_LENGTH", "MAX_DEPTH", "compile_expression", "evaluate_constant"]
 
 MAX_LENGTH = 2000
-MAX_DEPTH = 60
+MAX_DEPTH = 200
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
