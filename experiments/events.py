@@ -1,0 +1,97 @@
+"""Shock-like training events, detected from logged metrics (host-side numpy).
+
+* loss spike: robust z-score z_t = (L_t - med) / (1.4826 MAD) against the median and median
+  absolute deviation of the previous ``window`` losses; an event is a maximal run of steps with
+  z_t > ``z_thresh``, reported at its first step with size = max z and ratio = max L / med.
+* oscillation onset: the first step from which the projection s_t = <theta_{t+1}-theta_t, v_top>
+  of successive updates on the top Hessian eigenvector alternates in sign for at least
+  ``min_run`` consecutive steps (the period-2 motion of gradient descent at eta lambda_max > 2,
+  or its onset at eta lambda_max > 1); size = median |s_t| over the run.
+* observable jump: a change between consecutive observations of a quotient observable
+  (norm over its components) whose robust z-score against all changes exceeds ``z_thresh``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["loss_spikes", "oscillation_onset", "observable_jumps", "detect_events", "robust_z"]
+
+
+def robust_z(x, ref):
+    """(x - median(ref)) / (1.4826 MAD(ref)); the scale is floored at 1e-3 |median| + 1e-12 so that
+    round-off on an exactly flat reference does not count as an event."""
+    med = np.median(ref)
+    mad = 1.4826 * np.median(np.abs(ref - med))
+    return (x - med) / max(mad, 1e-3 * abs(med) + 1e-12), med
+
+
+def loss_spikes(loss, window: int = 50, z_thresh: float = 6.0, steps=None):
+    """Loss spikes of one loss series (see module docstring): list of {step, size, ratio}."""
+    loss = np.asarray(loss, float)
+    steps = np.arange(len(loss)) if steps is None else np.asarray(steps)
+    out, active = [], None
+    for t in range(min(window, len(loss)), len(loss)):
+        ref = loss[t - window:t]
+        ref = ref[np.isfinite(ref)]
+        if ref.size < 5:
+            continue
+        z, med = robust_z(loss[t], ref)
+        hit = (not np.isfinite(loss[t])) or z > z_thresh
+        if hit:
+            z = float(z) if np.isfinite(z) else float("inf")
+            ratio = float(loss[t] / med) if med > 0 else float("inf")
+            if active is None:
+                active = {"kind": "loss_spike", "step": int(steps[t]), "size": z, "ratio": ratio}
+                out.append(active)
+            else:
+                active["size"], active["ratio"] = max(active["size"], z), max(active["ratio"], ratio)
+        else:
+            active = None
+    return out
+
+
+def oscillation_onset(proj, min_run: int = 6, steps=None):
+    """First step starting >= ``min_run`` consecutive sign alternations of ``proj`` (or None)."""
+    s = np.sign(np.asarray(proj, float))
+    steps = np.arange(len(s)) if steps is None else np.asarray(steps)
+    alt = (s[1:] * s[:-1]) < 0
+    run = 0
+    for i, a in enumerate(alt):
+        run = run + 1 if a else 0
+        if run >= min_run:
+            start = i - run + 1
+            seg = np.abs(np.asarray(proj)[start:i + 2])
+            return {"kind": "oscillation_onset", "step": int(steps[start]), "size": float(np.median(seg))}
+    return None
+
+
+def observable_jumps(values, obs_steps, name: str, z_thresh: float = 8.0):
+    """Jumps of one observable series values (n_obs, ...) between consecutive observations."""
+    v = np.asarray(values, float).reshape(len(obs_steps), -1)
+    if len(obs_steps) < 6:
+        return []
+    d = np.linalg.norm(np.diff(v, axis=0), axis=1)
+    ok = np.isfinite(d)
+    if ok.sum() < 5:
+        return []
+    z, _ = robust_z(d, d[ok])
+    return [{"kind": "observable_jump", "observable": name, "step": int(obs_steps[i + 1]), "size": float(d[i]),
+             "z": float(z[i])} for i in np.nonzero(ok & (z > z_thresh))[0]]
+
+
+def detect_events(step_metrics: dict, obs: dict, obs_steps, seeds) -> list:
+    """All events of a run: step_metrics[k] (K, steps), obs[k] (K, n_obs, ...); list of dicts with seed."""
+    events = []
+    for i, seed in enumerate(seeds):
+        steps = np.arange(step_metrics["loss"].shape[1]) if "loss" in step_metrics else None
+        if "loss" in step_metrics:
+            events += [dict(e, seed=int(seed)) for e in loss_spikes(step_metrics["loss"][i], steps=steps)]
+        if "update_proj" in step_metrics:
+            e = oscillation_onset(step_metrics["update_proj"][i], steps=steps)
+            if e is not None:
+                events.append(dict(e, seed=int(seed)))
+        for k, v in obs.items():
+            if k.startswith("q_") or k in ("sharpness", "quotient_sharpness"):
+                events += [dict(e, seed=int(seed)) for e in observable_jumps(v[i], obs_steps, k)]
+    return sorted(events, key=lambda e: (e["seed"], e["step"]))

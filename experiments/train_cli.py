@@ -1,0 +1,116 @@
+"""`qshock train`: argument parsing and entry point (the lead's ``experiments.cli`` mounts it).
+
+    qshock train --model {mlp,cnn,transformer,meanfield} --data {digits,mnist1d,teacher,sequence}
+                 [--optimizer sgd|momentum|adam] --lr LR --batch B [--weight-decay WD]
+                 --steps K [--seed S | --seeds K] --out DIR [--resume]
+
+``--seeds K`` trains seeds 0..K-1 together (vmapped). Also runnable as
+``python -m experiments.train_cli ...`` (exit 2 with one line on bad input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from solver.errors import QShockInputError
+
+__all__ = ["add_arguments", "run", "config_from_args", "main"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``qshock train`` flags to ``parser``."""
+    p = parser
+    p.add_argument("--model", required=True, help="mlp, cnn, transformer or meanfield")
+    p.add_argument("--data", required=True, help="digits, mnist1d, teacher or sequence")
+    p.add_argument("--optimizer", default="sgd", help="sgd (default), momentum or adam")
+    p.add_argument("--lr", type=float, required=True, help="learning rate eta > 0")
+    p.add_argument("--batch", type=int, default=None, help="mini-batch size (required unless --full-batch)")
+    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay lambda >= 0 (AdamW for adam)")
+    p.add_argument("--steps", type=int, required=True, help="number of optimisation steps K > 0")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--seed", type=int, default=None, help="single seed (default 0)")
+    g.add_argument("--seeds", type=int, default=None, help="train seeds 0..K-1 together (vmapped)")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint in --out")
+    # extras
+    p.add_argument("--momentum", type=float, default=0.9, help="heavy-ball beta for --optimizer momentum")
+    p.add_argument("--full-batch", action="store_true", help="full-batch gradient descent")
+    p.add_argument("--sharpness-every", type=int, default=0,
+                   help="observation interval (sharpness, quotient observables); must divide --steps")
+    p.add_argument("--eval-every", type=int, default=None, help="alias of --sharpness-every")
+    p.add_argument("--checkpoint-every", type=int, default=0, help="checkpoint interval (multiple of --sharpness-every)")
+    p.add_argument("--lanczos-iters", type=int, default=20, help="Lanczos iterations for sharpness")
+    p.add_argument("--n-eigs", type=int, default=3, help="number of top Hessian eigenvalues logged")
+    p.add_argument("--no-quotient-sharpness", action="store_true", help="skip the quotient sharpness")
+    p.add_argument("--width", type=int, default=None, help="hidden width / channels / d_model / particles")
+    p.add_argument("--depth", type=int, default=2, help="hidden layers (mlp); transformer blocks = depth - 1")
+    p.add_argument("--activation", default="relu", help="relu or tanh (mlp, meanfield)")
+    p.add_argument("--norm", action="store_true", help="mlp: layer norm after each hidden layer (scale symmetry)")
+    p.add_argument("--heads", type=int, default=2, help="transformer attention heads")
+    p.add_argument("--dtype", default="float32", help="float32 (default) or float64")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+
+
+def config_from_args(args):
+    """TrainConfig from parsed arguments (raises QShockInputError on bad values)."""
+    from experiments.training import TrainConfig
+
+    if args.batch is None and not args.full_batch:
+        raise QShockInputError("--batch is required (or use --full-batch)")
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise QShockInputError(f"--seeds must be >= 1, got {args.seeds}")
+        seeds = tuple(range(args.seeds))
+    else:
+        seeds = (0 if args.seed is None else args.seed,)
+    every = args.sharpness_every
+    if args.eval_every is not None:
+        if every and every != args.eval_every:
+            raise QShockInputError("--eval-every and --sharpness-every disagree; give one of them")
+        every = args.eval_every
+    return TrainConfig(model=args.model, data=args.data, optimizer=args.optimizer, lr=args.lr,
+                       batch=args.batch if args.batch is not None else 1, weight_decay=args.weight_decay,
+                       momentum=args.momentum, steps=args.steps, seeds=seeds, full_batch=args.full_batch,
+                       sharpness_every=every, checkpoint_every=args.checkpoint_every,
+                       lanczos_iters=args.lanczos_iters, n_eigs=args.n_eigs,
+                       quotient_sharpness=not args.no_quotient_sharpness, width=args.width, depth=args.depth,
+                       activation=args.activation, norm=args.norm, heads=args.heads, dtype=args.dtype)
+
+
+def run(args) -> int:
+    """Train as requested by ``args``; returns 0. Bad input raises QShockInputError."""
+    if getattr(args, "dtype", "float32") == "float64":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    from experiments.training import train
+
+    cfg = config_from_args(args)
+    res = train(cfg, out=args.out, resume=args.resume, quiet=args.quiet, argv=sys.argv)
+    if not args.quiet:
+        last = {k: v[:, -1] for k, v in res.obs.items() if v.ndim == 2}
+        for i, s in enumerate(res.config.seeds):
+            line = (f"seed {s}: step {res.config.steps}  train_loss {last['train_loss'][i]:.4g}  "
+                    f"test_acc {last['test_accuracy'][i]:.4g}  sharpness {res.obs['sharpness'][i, -1, 0]:.4g}")
+            if "quotient_sharpness" in last:
+                line += f"  quotient_sharpness {last['quotient_sharpness'][i]:.4g}"
+            print(line)
+        print(f"{len(res.events)} events; {res.steps_per_second:.1f} steps/s; run directory {args.out}")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Stand-alone entry: ``python -m experiments.train_cli``."""
+    parser = argparse.ArgumentParser(prog="qshock train", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except QShockInputError as e:
+        print(f"qshock train: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
