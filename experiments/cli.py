@@ -175,10 +175,43 @@ COMMANDS = {"solve": cmd_solve, "shocks": cmd_shocks, "verify": cmd_verify, "tra
             "experiment": cmd_experiment, "figures": cmd_figures, "demo": cmd_demo}
 
 
+def _value_options(parser: argparse.ArgumentParser) -> tuple[set, set]:
+    """Option strings that take one value, and all option strings, over every subcommand."""
+    takes, every = set(), set()
+    parsers = [parser]
+    for act in parser._actions:
+        if isinstance(act, argparse._SubParsersAction):
+            parsers += list(act.choices.values())
+    for p in parsers:
+        for act in p._actions:
+            every.update(act.option_strings)
+            if act.option_strings and act.nargs is None and not isinstance(
+                    act, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._HelpAction,
+                          argparse._VersionAction)):
+                takes.update(act.option_strings)
+    return takes, every
+
+
+def _join_negative_values(argv, parser):
+    """``--domain -1:1`` -> ``--domain=-1:1`` (argparse would read ``-1:1`` as an option)."""
+    takes, every = _value_options(parser)
+    out, i = [], 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in takes and i + 1 < len(argv) and argv[i + 1].startswith("-") and argv[i + 1] not in every:
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
 def main(argv=None) -> int:
     """Entry point of the ``qshock`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(_join_negative_values(argv, parser))
     if args.command is None:
         parser.print_help()
         return 0

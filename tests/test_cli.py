@@ -102,3 +102,12 @@ def test_console_script_version_and_help():
     assert r.returncode == 0 and "examples:" in r.stdout and "qshock solve" in r.stdout
     r = subprocess.run([exe, "solve", "--equation", "burgers", "--bogus"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_negative_values_are_not_options(tmp_path, capsys):
+    out = tmp_path / "n.nc"
+    code, _, err = run(["solve", "--equation", "hj", "--domain", "-1:1", "--n", "40", "--ic", "-cos(pi*x)",
+                        "--t1", "0.05", "--scheme", "wenoz", "--out", str(out)], capsys)
+    assert code == 0, err
+    ds = xr.open_dataset(out)
+    assert abs(float(ds["x"].min()) - (-1 + 1 / 40)) < 1e-12  # first centre at -1 + dx/2
