@@ -55,17 +55,14 @@ def one_sided_derivatives(u, dx, method: str, axis: int = -1, ng: int | None = N
         d = (_sl(u, ng, n + 1, axis) - _sl(u, ng - 1, n + 1, axis)) * inv_dx
         return _sl(d, 0, n, axis), _sl(d, 1, n, axis)
     if method == "eno2":
-        um = _sl(u, ng - 2, n + 2, axis)
-        u0 = _sl(u, ng - 1, n + 2, axis)
-        up = _sl(u, ng, n + 2, axis)
-        dd = up - 2.0 * u0 + um          # second differences at cells ng-1 .. ng+N
-        d = up - u0                       # first differences at faces ng-1/2 .. ng+N+1/2
-        a, b, c = _sl(dd, 0, n, axis), _sl(dd, 1, n, axis), _sl(dd, 2, n, axis)
+        # all from five shifted views u_{i-2} .. u_{i+2}: no intermediate is read at two
+        # offsets (XLA:CPU would otherwise fuse it without vectorising)
+        u0, u1, u2, u3, u4 = (_sl(u, ng - 2 + k, n, axis) for k in range(5))
+        dm, dp = u2 - u1, u3 - u2
+        a, b, c = dm - (u1 - u0), dp - dm, (u4 - u3) - dp   # second differences at i-1, i, i+1
         lo = jnp.where(jnp.abs(a) <= jnp.abs(b), a, b)
         hi = jnp.where(jnp.abs(b) <= jnp.abs(c), b, c)
-        pm = (_sl(d, 0, n, axis) + 0.5 * lo) * inv_dx
-        pp = (_sl(d, 1, n, axis) - 0.5 * hi) * inv_dx
-        return pm, pp
+        return (dm + 0.5 * lo) * inv_dx, (dp - 0.5 * hi) * inv_dx
     # weno5 / weno5z: divided differences D^- u at cells ng-2 .. ng+N+2 (N+5 faces' worth)
     m = n + 5
     d = (_sl(u, ng - 2, m, axis) - _sl(u, ng - 3, m, axis)) * inv_dx

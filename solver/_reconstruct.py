@@ -35,7 +35,7 @@ from jax import lax
 
 from .errors import QShockInputError
 
-__all__ = ["GHOST_CELLS", "RECONSTRUCTIONS", "reconstruct", "weno5_edge_pair", "face_difference"]
+__all__ = ["GHOST_CELLS", "RECONSTRUCTIONS", "reconstruct", "weno5_edge_pair", "face_difference", "materialize"]
 
 GHOST_CELLS: dict[str, int] = {
     "first": 1,
@@ -240,13 +240,12 @@ def reconstruct(q, method: str, axis: int = -1, ng: int | None = None, eps: floa
     if method == "first":
         return _sl(q, ng - 1, m, axis), _sl(q, ng, m, axis)
     if method.startswith("muscl"):
-        # cells ng-1 .. ng+N (N+2 of them) need one neighbour on each side
-        vm = _sl(q, ng - 2, n + 2, axis)
-        v0 = _sl(q, ng - 1, n + 2, axis)
-        vp = _sl(q, ng, n + 2, axis)
-        half = 0.5 * _slope(v0 - vm, vp - v0, method)
-        qL = _sl(v0, 0, m, axis) + _sl(half, 0, m, axis)
-        qR = _sl(v0, 1, m, axis) - _sl(half, 1, m, axis)
+        # everything at face index f from four shifted views (cells f-2 .. f+1), so that no
+        # limiter value is read at two offsets (which XLA:CPU would fuse without vectorising)
+        v0, v1, v2, v3 = (_sl(q, ng - 2 + k, m, axis) for k in range(4))
+        d0, d1, d2 = v1 - v0, v2 - v1, v3 - v2
+        qL = v1 + 0.5 * _slope(d0, d1, method)
+        qR = v2 - 0.5 * _slope(d1, d2, method)
         return qL, qR
     s = [_sl(q, ng - 3 + k, m, axis) for k in range(6)]
     return weno5_edge_pair(s, method, eps)
@@ -270,3 +269,20 @@ def face_difference(F, axis: int = -1):
     k = jnp.asarray([-1.0, 1.0], dtype=F.dtype).reshape(1, 1, 2, 1)
     y = lax.conv_general_dilated(x, k, (1, 1), "VALID", precision=lax.Precision.HIGHEST)
     return y.reshape(shp[:axis] + (m - 1,) + shp[axis + 1:])
+
+
+def materialize(x):
+    """Return ``x`` unchanged, but computed into memory (XLA:CPU will not fuse through it).
+
+    Use between Runge–Kutta stages: a stage value ``u1 = u + dt*L(u)`` that the next stage
+    reads through a stencil (several offsets) is otherwise fused into that stencil and
+    recomputed once per offset, cascading over the stages (measured 417 us -> 95 us per
+    SSP-RK3 step of HJ/ENO2 at N = 16384). ``jax.lax.optimization_barrier`` does not prevent
+    this fusion on CPU. Implemented as the two-tap convolution ``y_i = 1*x_i + 0*x_{i+1}``
+    (zero padding): exact for finite values (an ``inf`` becomes ``nan``). Keeps the shape
+    and dtype; jit/vmap/grad compatible.
+    """
+    x = jnp.asarray(x)
+    k = jnp.asarray([1.0, 0.0], dtype=x.dtype).reshape(1, 1, 2)
+    y = lax.conv_general_dilated(x.reshape(1, 1, -1), k, (1,), [(0, 1)], precision=lax.Precision.HIGHEST)
+    return y.reshape(x.shape)
