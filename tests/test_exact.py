@@ -233,6 +233,7 @@ def test_hj_torus_1d_fft_quadrature_bessel(t):
     assert float(jnp.max(jnp.abs(b - q))) < 1e-10
 
 
+@pytest.mark.slow
 def test_hj_torus_2d_separable_against_bessel():
     nu, t = 0.1, 0.7
     shape, lengths, lower = (24, 20), (TWO_PI, TWO_PI), (0.0, -np.pi)
@@ -244,6 +245,24 @@ def test_hj_torus_2d_separable_against_bessel():
     q = cole_hopf_hj_torus(u0, shape, lengths, t, nu, lower=lower, method="quadrature")
     assert float(jnp.max(jnp.abs(exact - f))) < 1e-10
     assert float(jnp.max(jnp.abs(exact - q))) < 1e-10
+
+
+@pytest.mark.parametrize("method", ["fft", "quadrature"])
+def test_hj_torus_points_and_gradient(method):
+    # at arbitrary points: u vs Bessel, and grad u = the viscous Burgers solution for u0' = sin
+    nu, t = 0.1, 0.5
+    x = jnp.linspace(0.0, 6.0, 37)
+    u, g = cole_hopf_hj_torus(lambda s: -jnp.cos(s), (64,), (TWO_PI,), t, nu, points=x, method=method, return_gradient=True)
+    assert u.shape == (37,) and g.shape == (37, 1)
+    assert float(jnp.max(jnp.abs(u - hj_cos_bessel(x, t, nu, -1.0)))) < 1e-10
+    assert float(jnp.max(jnp.abs(g[:, 0] - burgers_sin_bessel(x, t, nu)))) < 1e-10
+    # 2-D, non-separable: fft (Fourier series of phi) and quadrature agree at random points
+    P = jnp.asarray(np.random.default_rng(3).uniform(-3.0, 3.0, size=(20, 2)))
+    u0 = lambda a, b: 0.5 * jnp.cos(a) + 0.3 * jnp.sin(a + b)
+    other = "quadrature" if method == "fft" else "fft"
+    ua, ga = cole_hopf_hj_torus(u0, (32, 32), (TWO_PI, TWO_PI), 0.6, nu, points=P, method=method, return_gradient=True)
+    ub, gb = cole_hopf_hj_torus(u0, (32, 32), (TWO_PI, TWO_PI), 0.6, nu, points=P, method=other, return_gradient=True)
+    assert float(jnp.max(jnp.abs(ua - ub))) < 1e-12 and float(jnp.max(jnp.abs(ga - gb))) < 1e-12
 
 
 def test_hj_torus_2d_pde_residual_non_separable():
@@ -297,6 +316,7 @@ def test_hopf_lax_quadratic_data_exact():
     assert 1e-6 < float(jnp.max(jnp.abs(u0r - u))) < 0.05
 
 
+@pytest.mark.slow
 def test_hopf_lax_periodic_2d_separable():
     t = 1.5
     x = jnp.array([[0.4, 2.0], [3.0, 5.5], [6.0, 1.1]])

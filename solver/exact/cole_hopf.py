@@ -151,20 +151,54 @@ def _centres(shape, lengths, lower, refine=1):
     return [lo + (jnp.arange(n * refine) + 0.5) * (L / (n * refine)) for n, L, lo in zip(shape, lengths, lower)]
 
 
-@jax.jit
-def _fft_hj(V, t, nu, lengths):
+def _heat_coefficients(V, t, nu, lengths):
+    """Fourier coefficients of phi(t) = e^{nu t Delta} exp(-(V - min V)/(2 nu)) and the wavenumbers."""
     shift = jnp.min(V)
     phi0 = jnp.exp(-(V - shift) / (2 * nu))
-    k2 = 0.0
-    for a, n in enumerate(V.shape):
-        k = 2 * jnp.pi * jnp.fft.fftfreq(n, d=lengths[a] / n)
-        k2 = k2 + (k**2).reshape([-1 if b == a else 1 for b in range(V.ndim)])
-    phi = jnp.real(jnp.fft.ifftn(jnp.fft.fftn(phi0) * jnp.exp(-nu * k2 * t)))
-    return -2 * nu * jnp.log(phi) + shift
+    ks = [2 * jnp.pi * jnp.fft.fftfreq(n, d=lengths[a] / n) for a, n in enumerate(V.shape)]
+    k2 = sum((k**2).reshape([-1 if b == a else 1 for b in range(V.ndim)]) for a, k in enumerate(ks))
+    return jnp.fft.fftn(phi0) * jnp.exp(-nu * k2 * t), ks, shift
+
+
+@jax.jit
+def _fft_hj(V, t, nu, lengths):
+    """u and grad u at the grid nodes."""
+    c, ks, shift = _heat_coefficients(V, t, nu, lengths)
+    phi = jnp.real(jnp.fft.ifftn(c))
+    grads = []
+    for a, k in enumerate(ks):
+        ka = k.reshape([-1 if b == a else 1 for b in range(V.ndim)])
+        grads.append(-2 * nu * jnp.real(jnp.fft.ifftn(1j * ka * c)) / phi)
+    return -2 * nu * jnp.log(phi) + shift, jnp.stack(grads, -1)
+
+
+@partial(jax.jit, static_argnames=("chunk",))
+def _fft_hj_points(V, t, nu, lengths, origin, pts, chunk):
+    """u and grad u at arbitrary points by the Fourier series of phi (odd grid sizes: no Nyquist mode)."""
+    c, ks, shift = _heat_coefficients(V, t, nu, lengths)
+    c = c / V.size
+    d = V.ndim
+
+    def one(x):  # x: (d,)
+        xr = x - origin
+        facs = [jnp.exp(1j * k * xr[a]) for a, k in enumerate(ks)]
+
+        def contract(factors):
+            T = c
+            for f in factors:  # sum over the leading axis each time
+                T = jnp.tensordot(f, T, axes=(0, 0))
+            return jnp.real(T)
+
+        phi = contract(facs)
+        grad = jnp.stack([contract([1j * ks[a] * f if b == a else f for b, f in enumerate(facs)]) for a in range(d)])
+        return -2 * nu * jnp.log(phi) + shift, -2 * nu * grad / phi
+
+    return jax.lax.map(one, pts, batch_size=chunk)
 
 
 @partial(jax.jit, static_argnames=("n_window", "chunk"))
 def _quad_hj(V, pts, t, nu, hs, reaches, n_window, chunk):
+    """Log-space heat-kernel quadrature at points (relative to the box corner): u and grad u = (x - <y>)/t."""
     d = V.ndim
     offs = jnp.stack(jnp.meshgrid(*[jnp.arange(k, dtype=jnp.int32) for k in n_window], indexing="ij"), -1).reshape(-1, d)
     shape = jnp.asarray(V.shape, jnp.int32)
@@ -175,8 +209,11 @@ def _quad_hj(V, pts, t, nu, hs, reaches, n_window, chunk):
         y = (idx.astype(x.dtype) + 0.5) * hs
         vals = V[tuple(jnp.mod(idx[:, a], shape[a]) for a in range(d))]
         expo = -(vals + jnp.sum((x - y) ** 2, axis=-1) / (2 * t)) / (2 * nu)
-        logphi = logsumexp(expo) + jnp.sum(jnp.log(hs / jnp.sqrt(4 * jnp.pi * nu * t)))
-        return -2 * nu * logphi
+        lse = logsumexp(expo)
+        weights = jnp.exp(expo - lse)
+        logphi = lse + jnp.sum(jnp.log(hs / jnp.sqrt(4 * jnp.pi * nu * t)))
+        grad = jnp.sum(weights[:, None] * (x - y), axis=0) / t
+        return -2 * nu * logphi, grad
 
     return jax.lax.map(one, pts, batch_size=chunk)
 
@@ -192,19 +229,28 @@ def cole_hopf_hj_torus(
     method: str = "auto",
     oversample: int = 1,
     quad_points: int | None = None,
+    points=None,
+    return_gradient: bool = False,
 ):
     r"""Viscous HJ :math:`u_t + \tfrac12|\nabla u|^2 = \nu\Delta u` on a flat torus, exact by Cole–Hopf.
 
     :math:`u = -2\nu\log\varphi`, :math:`\varphi_t = \nu\Delta\varphi`,
-    :math:`\varphi_0 = e^{-u_0/(2\nu)}`. Returns ``u`` at the cell centres
-    ``lower + (i + 1/2) L/N`` of the grid ``grid_shape`` (as :class:`solver.Grid`).
+    :math:`\varphi_0 = e^{-u_0/(2\nu)}`; the gradient :math:`v = \nabla u = -2\nu\nabla\varphi/\varphi`
+    solves the N-D viscous Burgers equation :math:`v_t + \nabla(|v|^2/2) = \nu\Delta v`.
+
+    Returns ``u`` at the cell centres ``lower + (i + 1/2) L/N`` of the grid ``grid_shape``
+    (as :class:`solver.Grid`), or at ``points`` if given.
 
     Args:
         u0: callable of ``d`` coordinate arrays (``u0(x)``, ``u0(x, y)``), periodic with
-            periods ``lengths``.
+            periods ``lengths`` on the box starting at ``lower`` (default 0).
         method: ``"fft"`` (on the grid refined ``oversample`` times; odd so that centres
             coincide), ``"quadrature"`` (log-space heat kernel with periodic images on a
-            grid of ``quad_points`` per axis; stable for small ν), or ``"auto"``.
+            grid of ``quad_points`` per axis; stable for small ν), or ``"auto"`` (fft while
+            ``osc(u0)/(2ν) <= 12``).
+        points: optional evaluation points ``(..., d)`` (for ``d = 1`` also ``(n,)``);
+            the fft method then sums the Fourier series of φ there (grid made odd-sized).
+        return_gradient: also return :math:`\nabla u` with a trailing axis of length ``d``.
     """
     t, nu = _check(t, nu)
     shape = tuple(int(n) for n in grid_shape)
@@ -215,19 +261,43 @@ def cole_hopf_hj_torus(
         raise QShockInputError(f"grid_shape has {d} axes but lengths/lower have {len(lengths)}/{len(lower)}")
     if oversample < 1 or oversample % 2 == 0:
         raise QShockInputError(f"oversample must be an odd integer >= 1, got {oversample}")
-    coarse = jnp.meshgrid(*_centres(shape, lengths, lower), indexing="ij")
+    if points is None:
+        out_shape = shape
+        pts = jnp.stack([c.reshape(-1) for c in jnp.meshgrid(*_centres(shape, lengths, lower), indexing="ij")], -1)
+    else:
+        pts = jnp.asarray(points, dtype=jnp.result_type(float))
+        if d == 1 and (pts.ndim == 1 or pts.shape[-1] != 1):
+            pts = pts[..., None]
+        if pts.shape[-1] != d:
+            raise QShockInputError(f"points have dimension {pts.shape[-1]} but the torus has {d}")
+        out_shape = pts.shape[:-1]
+        pts = pts.reshape(-1, d)
+
+    def finish(u, g):
+        u = u.reshape(out_shape)
+        return (u, g.reshape(out_shape + (d,))) if return_gradient else u
+
     if t == 0.0:
-        return u0(*coarse) * jnp.ones(shape)
+        f = lambda p: u0(*[p[a] for a in range(d)])
+        return finish(jax.vmap(f)(pts), jax.vmap(jax.grad(f))(pts))
     r = int(oversample)
-    fine = jnp.meshgrid(*_centres(shape, lengths, lower, r), indexing="ij")
-    V = u0(*fine) * jnp.ones([n * r for n in shape])
+    fine_shape = [n * r for n in shape]
+    if points is not None:
+        fine_shape = [n + 1 - n % 2 for n in fine_shape]  # odd: the Fourier interpolant is real
+    fine = jnp.meshgrid(*_centres(fine_shape, lengths, lower), indexing="ij")
+    V = u0(*fine) * jnp.ones(fine_shape)
     osc = float(jnp.max(V) - jnp.min(V))
     if method == "auto":
         method = "fft" if osc / (2 * nu) <= _FFT_OSC_LIMIT else "quadrature"
     if method == "fft":
-        u = _fft_hj(V, t, nu, jnp.asarray(lengths))
-        sl = tuple(slice((r - 1) // 2, None, r) for _ in range(d))
-        return u[sl]
+        L = jnp.asarray(lengths)
+        if points is None:
+            u, g = _fft_hj(V, t, nu, L)
+            sl = tuple(slice((r - 1) // 2, None, r) for _ in range(d))
+            return finish(u[sl], g[sl])
+        origin = jnp.asarray([lo + 0.5 * Lx / n for lo, Lx, n in zip(lower, lengths, fine_shape)])
+        u, g = _fft_hj_points(V, t, nu, L, origin, pts, 64)
+        return finish(u, g)
     if method != "quadrature":
         raise QShockInputError(f"unknown Cole–Hopf method {method!r}; expected auto, fft or quadrature")
     # quadrature grid (relative to `lower`), fine enough for the kernel width sqrt(2 nu t)
@@ -245,9 +315,10 @@ def cole_hopf_hj_torus(
     reach = math.sqrt(2 * t * (oscq + 80 * nu))
     reaches = np.full(d, reach) + 2 * hs
     n_window = tuple(int(2 * math.ceil(reach / h) + 6) for h in hs)
-    pts = jnp.stack([c.reshape(-1) - lo for c, lo in zip(coarse, lower)], -1)
-    out = _quad_hj(Vq, pts, t, nu, jnp.asarray(hs), jnp.asarray(reaches), n_window, 64)
-    return out.reshape(shape)
+    npts = pts.shape[0]
+    rel = pad_to_bucket(pts - jnp.asarray(lower), minimum=64)
+    u, g = _quad_hj(Vq, rel, t, nu, jnp.asarray(hs), jnp.asarray(reaches), n_window, 64)
+    return finish(u[:npts], g[:npts])
 
 
 # ---------------------------------------------------------------------------------------- Bessel series
