@@ -11,7 +11,8 @@ one we implement (all pure functions of an equinox model):
     - rescale (ReLU neuron): incoming (w_in, b) <- unit norm, outgoing / |w_in|, layer by
       layer from the input (the base of the cone);
     - GL(d_h) (attention head): balanced factors, W_Q = U S^{1/2}, W_K = V S^{1/2} from the SVD
-      W_Q W_K^T = U S V^T (unique up to O(d_h), an isometry); same for W_V W_O;
+      W_Q W_K^T = U S V^T, signs fixed so the largest entry of each U column is positive (unique
+      for distinct singular values); same for W_V W_O;
     - permutation (mean-field particles): particles sorted by their outgoing norm.
 * ``conserved(model)`` the gradient-flow conserved quantity (Kunin et al. 2021, THEORY.md §3):
     translation 1^T b and column sums 1^T W of the logits layer; scale |w|^2; rescale
@@ -171,6 +172,9 @@ def _balanced(P, Q):
     """Balanced factors of M = P Q^T (P, Q: (d, r)): U_r S^{1/2}, V_r S^{1/2} and S."""
     U, S, Vt = jnp.linalg.svd(P @ Q.T)
     r = P.shape[1]
+    # fix the SVD sign freedom: largest |entry| of each left singular vector is positive
+    sg = jnp.sign(jnp.take_along_axis(U, jnp.argmax(jnp.abs(U), axis=0)[None], axis=0))[0]
+    U, Vt = U * sg, Vt * sg[:, None]
     rs = jnp.sqrt(S[:r])
     return U[:, :r] * rs, Vt[:r].T * rs, S[:r]
 
