@@ -7,7 +7,7 @@ compare exact solutions with finite-volume cell averages.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable
 
 import jax.numpy as jnp
 import numpy as np
