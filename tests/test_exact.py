@@ -229,7 +229,9 @@ def test_hj_torus_1d_fft_quadrature_bessel(t):
     b = hj_cos_bessel(xc, t, nu, 1.0)
     f = cole_hopf_hj_torus(jnp.cos, (n,), (TWO_PI,), t, nu, method="fft", oversample=3)
     q = cole_hopf_hj_torus(jnp.cos, (n,), (TWO_PI,), t, nu, method="quadrature")
+    f2 = cole_hopf_hj_torus(jnp.cos, (n,), (TWO_PI,), t, nu, method="fft", oversample=2)  # even: Fourier series
     assert float(jnp.max(jnp.abs(b - f))) < 1e-10
+    assert float(jnp.max(jnp.abs(b - f2))) < 1e-10
     assert float(jnp.max(jnp.abs(b - q))) < 1e-10
 
 

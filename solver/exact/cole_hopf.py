@@ -244,8 +244,8 @@ def cole_hopf_hj_torus(
     Args:
         u0: callable of ``d`` coordinate arrays (``u0(x)``, ``u0(x, y)``), periodic with
             periods ``lengths`` on the box starting at ``lower`` (default 0).
-        method: ``"fft"`` (on the grid refined ``oversample`` times; odd so that centres
-            coincide), ``"quadrature"`` (log-space heat kernel with periodic images on a
+        method: ``"fft"`` (on the grid refined ``oversample`` times: odd factors keep the
+            centres, even ones use the Fourier series at the centres), ``"quadrature"`` (log-space heat kernel with periodic images on a
             grid of ``quad_points`` per axis; stable for small ν), or ``"auto"`` (fft while
             ``osc(u0)/(2ν) <= 12``).
         points: optional evaluation points ``(..., d)`` (for ``d = 1`` also ``(n,)``);
@@ -259,8 +259,8 @@ def cole_hopf_hj_torus(
     lower = tuple(0.0 for _ in range(d)) if lower is None else tuple(float(v) for v in lower)
     if len(lengths) != d or len(lower) != d:
         raise QShockInputError(f"grid_shape has {d} axes but lengths/lower have {len(lengths)}/{len(lower)}")
-    if oversample < 1 or oversample % 2 == 0:
-        raise QShockInputError(f"oversample must be an odd integer >= 1, got {oversample}")
+    if int(oversample) != oversample or oversample < 1:
+        raise QShockInputError(f"oversample must be an integer >= 1, got {oversample}")
     if points is None:
         out_shape = shape
         pts = jnp.stack([c.reshape(-1) for c in jnp.meshgrid(*_centres(shape, lengths, lower), indexing="ij")], -1)
@@ -282,7 +282,9 @@ def cole_hopf_hj_torus(
         return finish(jax.vmap(f)(pts), jax.vmap(jax.grad(f))(pts))
     r = int(oversample)
     fine_shape = [n * r for n in shape]
-    if points is not None:
+    # even refinement: fine centres miss the coarse ones, so sum the Fourier series there
+    at_points = points is not None or r % 2 == 0
+    if at_points:
         fine_shape = [n + 1 - n % 2 for n in fine_shape]  # odd: the Fourier interpolant is real
     fine = jnp.meshgrid(*_centres(fine_shape, lengths, lower), indexing="ij")
     V = u0(*fine) * jnp.ones(fine_shape)
@@ -291,7 +293,7 @@ def cole_hopf_hj_torus(
         method = "fft" if osc / (2 * nu) <= _FFT_OSC_LIMIT else "quadrature"
     if method == "fft":
         L = jnp.asarray(lengths)
-        if points is None:
+        if not at_points:
             u, g = _fft_hj(V, t, nu, L)
             sl = tuple(slice((r - 1) // 2, None, r) for _ in range(d))
             return finish(u[sl], g[sl])
