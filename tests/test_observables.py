@@ -52,7 +52,8 @@ def _summary(model, x, y):
                 quot=quotient_sharpness(f, O.ravel_model(pm), O.orbit_tangents(pm, "classification"), key, iters=30)[0])
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", [c if c in ("mlp-relu", "cnn-2d", "transformer") else
+                                  pytest.param(c, marks=pytest.mark.slow) for c in CASES])
 def test_gauge_invariance(case):
     name, data, kw = CASES[case]
     d = load_dataset(data)
