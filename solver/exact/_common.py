@@ -129,3 +129,15 @@ def smallest_separated(F: jnp.ndarray, k: int, far: Callable[[jnp.ndarray], jnp.
         vals.append(jnp.take_along_axis(F, i[..., None], axis=-1)[..., 0])
         F = jnp.where(far(i[..., None]), F, jnp.inf)
     return jnp.stack(idx, -1), jnp.stack(vals, -1)
+
+
+def map_blocks(f: Callable, x: jnp.ndarray, block: int = 512):
+    """Apply ``f`` to blocks of ``block`` rows of ``x`` (sequentially, bounding memory) and concatenate.
+
+    ``x.shape[0]`` must be a multiple of ``block`` or smaller than it (see :func:`pad_to_bucket`).
+    """
+    n = x.shape[0]
+    if n <= block:
+        return f(x)
+    out = jax.lax.map(f, x.reshape((n // block, block) + x.shape[1:]))
+    return jax.tree_util.tree_map(lambda a: a.reshape((n,) + a.shape[2:]), out)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import QShockInputError
 from ._common import (
-    bucket, derivative, pad_to_bucket, periodic_primitive, primitive_at, safeguarded_newton, smallest_separated,
+    bucket, derivative, map_blocks, pad_to_bucket, periodic_primitive, primitive_at, safeguarded_newton, smallest_separated,
 )
 
 __all__ = ["lax_oleinik_burgers", "burgers_characteristic_solution", "riemann_burgers", "burgers_shock_time"]
@@ -54,6 +54,10 @@ def burgers_shock_time(u0: Callable, period: float = 2 * np.pi, n: int = 4096) -
 
 @partial(jax.jit, static_argnames=("u0", "n_window", "n_candidates", "n_iter"))
 def _lax_oleinik_kernel(u0, x, t, mean, W, h, reach, n_window, n_candidates, n_iter):
+    return map_blocks(lambda xb: _lax_oleinik_block(u0, xb, t, mean, W, h, reach, n_window, n_candidates, n_iter), x)
+
+
+def _lax_oleinik_block(u0, x, t, mean, W, h, reach, n_window, n_candidates, n_iter):
     n = W.shape[0]
     w = lambda y: u0(y) - mean
     j0 = jnp.floor((x - reach) / h).astype(jnp.int32) - 2

@@ -35,7 +35,7 @@ import numpy as np
 from jax.scipy.special import logsumexp
 
 from ..errors import QShockInputError
-from ._common import bucket, pad_to_bucket, periodic_primitive
+from ._common import bucket, map_blocks, pad_to_bucket, periodic_primitive
 
 __all__ = ["cole_hopf_burgers_1d", "cole_hopf_hj_torus", "burgers_sin_bessel", "hj_cos_bessel"]
 
@@ -58,6 +58,10 @@ def _pow2(n: float) -> int:
 # ---------------------------------------------------------------------------------------- 1-D
 @jax.jit
 def _fft_burgers_1d(W, x, t, nu, period):
+    return map_blocks(lambda xb: _fft_burgers_block(W, xb, t, nu, period), x)
+
+
+def _fft_burgers_block(W, x, t, nu, period):
     n = W.shape[0]
     k = 2 * jnp.pi * jnp.fft.fftfreq(n, d=period / n)
     phi0 = jnp.exp(-(W - jnp.min(W)) / (2 * nu))
@@ -75,6 +79,10 @@ def _fft_burgers_1d(W, x, t, nu, period):
 @partial(jax.jit, static_argnames=("n_window",))
 def _quad_1d(W, w, h, x, t, nu, reach, n_window):
     """Log-space heat-kernel quadrature: returns (<w>, -2 nu log phi)."""
+    return map_blocks(lambda xb: _quad_1d_block(W, w, h, xb, t, nu, reach, n_window), x)
+
+
+def _quad_1d_block(W, w, h, x, t, nu, reach, n_window):
     n = W.shape[0]
     j0 = jnp.floor((x - reach) / h).astype(jnp.int32)
     idx = j0[:, None] + jnp.arange(n_window, dtype=jnp.int32)[None, :]
