@@ -66,8 +66,8 @@ def _sum_axes(terms):
 
 
 def _diff_faces(F, axis):
-    n = F.shape[axis]
-    return jax.lax.slice_in_dim(F, 1, n, axis=axis) - jax.lax.slice_in_dim(F, 0, n - 1, axis=axis)
+    # a convolution, not F[1:] - F[:-1]: XLA:CPU would fuse the WENO flux into both slices
+    return rec.face_difference(F, axis)
 
 
 def build_rhs(equation, grid: Grid, scheme: Scheme, dtype=None) -> Discretisation:
@@ -95,6 +95,9 @@ def _burgers(eq: Burgers, grid: Grid, scheme: Scheme, dtype) -> Discretisation:
         if d != 1:
             raise QShockInputError("the metric (chart) form of Burgers is 1-D; use hj for higher-dimensional charts")
         fac = chart_factors(eq.manifold, grid, dtype)
+        if fac.weighted:  # the form below assumes the density sqrt(g); a weight adds (log rho)' terms
+            raise QShockInputError("the 1-D Burgers metric form needs the Riemannian density sqrt(g); this chart "
+                                   "carries a weight (e.g. r^(n-1) on the radial quotient): use --equation hj")
         g_f = fac.metric_faces[0]
         coef = jnp.where(g_f > 0, 1.0 / jnp.where(g_f > 0, g_f, 1.0), 0.0)  # 1/g at faces; 0 at singular faces
         inv_sqrt_g_c = jnp.sqrt(fac.inv_metric_centres[0])
