@@ -263,7 +263,7 @@ def _merge_bc(chart_bc, user: str):
         return user
     if user in ("periodic", "dirichlet"):
         raise QShockInputError(f"--bc {user} cannot be used on a chart axis with a singular or wall face")
-    return Boundary(lo, partner=chart_bc.partner, upper=hi if hi != lo else None)
+    return Boundary(lo, partner=chart_bc.partner, upper=hi if hi != lo else None, flip=chart_bc.flip)
 
 
 def build_problem(args: argparse.Namespace) -> Problem:
@@ -315,6 +315,10 @@ def build_problem(args: argparse.Namespace) -> Problem:
                 raise QShockInputError(
                     f"--domain axis {names[a]!r} [{lower[a]:.6g}, {upper[a]:.6g}] leaves the chart's domain "
                     f"[{lo_b:.6g}, {hi_b:.6g}]")
+    if manifold is not None and args.domain is not None:  # chart faces apply only where the box reaches them
+        from solver.charts import chart_boundaries
+
+        chart_bcs = chart_boundaries(manifold, lower=lower, upper=upper)
     if args.n is None:
         raise QShockInputError("--n is required (cells per axis, e.g. --n 256 or --n 64,128)")
     shape = parse_counts(args.n, d)

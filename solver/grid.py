@@ -19,7 +19,9 @@ Boundaries are filled with ghost cells by :meth:`Grid.pad`:
 * ``pole``: the coordinate singularity of a polar angle (sphere, spherical chart): the
   ghost cell beyond the pole is the interior cell on the opposite meridian,
   ``u(θ_{-1-k}, φ) = s\,u(θ_k, φ + π)``; needs a periodic partner axis with an even number of
-  cells. Faces on the pole have ``√G = 0`` and carry no flux.
+  cells. Faces on the pole have ``√G = 0`` and carry no flux. On S^{n-1} (n ≥ 4) crossing the
+  pole of an outer angle θ_k also maps every later angle θ_j → π − θ_j (the antipodal map of the
+  smaller sphere): those axes are listed in ``flip``.
 """
 
 from __future__ import annotations
@@ -48,12 +50,14 @@ class Boundary(eqx.Module):
         partner: for ``pole``, the periodic azimuth axis whose half-turn maps across the pole.
         upper: kind on the upper end when it differs from ``kind`` (e.g. ``reflect`` at a
             cone tip ``r = 0`` and ``outflow`` at the truncation ``r = R``); ``None``: same.
+        flip: for ``pole``, further axes reversed across the pole (θ_j → π − θ_j).
     """
 
     kind: str = eqx.field(static=True, default="periodic")
     value: Any = eqx.field(static=True, default=(0.0, 0.0))
     partner: int = eqx.field(static=True, default=-1)
     upper: Any = eqx.field(static=True, default=None)
+    flip: tuple = eqx.field(static=True, default=())
 
     def __check_init__(self):
         for k in (self.kind, self.upper or self.kind):
@@ -181,6 +185,8 @@ class Grid(eqx.Module):
                 if self.shape[p] % 2:
                     raise QShockInputError(
                         f"pole boundary needs an even number of cells on axis {self.axis_names[p]!r}, got {self.shape[p]}")
+                if any(not (0 <= f < self.ndim) or f in (a, p) for f in b.flip):
+                    raise QShockInputError(f"pole boundary on axis {self.axis_names[a]!r}: bad flip axes {b.flip}")
 
     def ghost_centres(self, axis: int, width: int, side: str) -> jnp.ndarray:
         """Ghost-cell centre points ``(..., ndim)`` of one side (``'lower'``/``'upper'``) of ``axis``."""
@@ -239,5 +245,7 @@ class Grid(eqx.Module):
         if kind == "pole":
             pax = b.partner + offset
             across = jnp.roll(edge, u.shape[pax] // 2, axis=pax)
+            if b.flip:
+                across = jnp.flip(across, axis=tuple(f + offset for f in b.flip))
             return parity * jnp.flip(across, axis=ax)
         raise QShockInputError(f"unknown boundary {kind!r}")  # pragma: no cover - guarded by Boundary
