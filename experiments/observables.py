@@ -22,6 +22,11 @@ one we implement (all pure functions of an equinox model):
     rescale: |w_out| per neuron at the section (= |w_in| |w_out centred|); GL: singular values
     of W_Q W_K^T and W_V W_O per head; mean field: sorted particle norms.
 
+The conserved quantities and the GL(r) singular values are computed by the ``manifolds``
+quotients (``TranslationQuotient``, ``ScaleQuotient``, ``RescaleQuotient``, ``FactorisedQuotient``),
+applied per logit column / parameter group / neuron / head. The sections above are our own: they
+handle multi-output neurons and fix the SVD sign freedom, which the single-group classes do not.
+
 ``project(model)`` applies all sections (translation first, then continuous groups, then
 permutations), so ``ravel(project(model))`` is a point of the quotient chart; it is the point
 at which the quotient sharpness is evaluated (see ``experiments.sharpness``).
@@ -39,6 +44,7 @@ from jax.flatten_util import ravel_pytree
 from jax.scipy.linalg import expm
 
 from experiments.models import CNN, MLP, MeanField, Transformer
+from manifolds import FactorisedQuotient, RescaleQuotient, ScaleQuotient, TranslationQuotient
 
 __all__ = ["Symmetry", "symmetries", "project", "conserved", "invariants", "quotient_observables",
            "gauge_transform", "orbit_tangents", "ravel_model"]
@@ -82,9 +88,11 @@ def _translation(get, set_, axis, name="logits"):
         W, b = get(m)
         return set_(m, (W - W.mean(axis=axis, keepdims=True), b - b.mean()))
 
-    def cons(m):
+    def cons(m):  # 1^T z of every logit vector z (a column of W along the class axis, and b)
         W, b = get(m)
-        return {f"{name}_bias_sum": jnp.sum(b), f"{name}_col_sums": jnp.sum(W, axis=axis)}
+        tq = TranslationQuotient(k=int(b.shape[0]))
+        return {f"{name}_bias_sum": tq.conserved(b)[0],
+                f"{name}_col_sums": jax.vmap(tq.conserved, in_axes=1 - axis)(W)[:, 0]}
 
     def inv(m):
         W, b = get(m)
@@ -105,9 +113,18 @@ def _scale(get, set_, name):
         return set_(m, tuple(a / n for a in arrs))
 
     def cons(m):
-        return {f"scale_sqnorm_{name}": _sq(*get(m))}
+        flat = jnp.concatenate([a.reshape(-1) for a in get(m)])
+        return {f"scale_sqnorm_{name}": ScaleQuotient(n=int(flat.shape[0])).conserved(flat)[0]}
 
     return Symmetry(f"scale:{name}", "scale", 1, act, section, cons, lambda m: {})
+
+
+def _rescale_c(w_in, a_out):
+    """c_i = |w_in,i|^2 - |a_out,i|^2 per neuron (rows), via ``manifolds.RescaleQuotient``: the
+    rescale orbit of (a, w_in) with a vector outgoing weight a acts on |a| like on a scalar."""
+    rq = RescaleQuotient(n=int(w_in.shape[1]))
+    a = jnp.sqrt(jnp.sum(a_out ** 2, axis=1))
+    return jax.vmap(lambda ai, wi: rq.conserved(jnp.concatenate([ai[None], wi]))[0])(a, w_in)
 
 
 # ---------------------------------------------------------------- per model
@@ -144,7 +161,7 @@ def _mlp_symmetries(model: MLP, task):
 
         def cons(m):
             return {"rescale_c": jnp.concatenate([
-                jnp.sum(m.weights[l] ** 2, axis=1) + m.biases[l] ** 2 - jnp.sum(m.weights[l + 1] ** 2, axis=0)
+                _rescale_c(jnp.concatenate([m.weights[l], m.biases[l][:, None]], axis=1), m.weights[l + 1].T)
                 for l in range(L - 1)])}
 
         def inv(m):  # m is sectioned: |w_in| = 1, so this is |w_in| |w_out|
@@ -212,17 +229,20 @@ def _transformer_symmetries(model: Transformer, task):
             return eqx.tree_at(lambda t: (t.blocks[bi].W_Q, t.blocks[bi].W_K, t.blocks[bi].W_V, t.blocks[bi].W_O),
                                m, (Q, K, V, jnp.swapaxes(Ot, 1, 2)))
 
-        def cons(m, bi=bi):
-            b = m.blocks[bi]
-            tr = lambda x: jnp.swapaxes(x, 1, 2)  # noqa: E731
-            return {f"gl_qk_{bi}": tr(b.W_Q) @ b.W_Q - tr(b.W_K) @ b.W_K,
-                    f"gl_vo_{bi}": tr(b.W_V) @ b.W_V - b.W_O @ tr(b.W_O)}
+        fq = FactorisedQuotient(m=d, n=d, r=dh)  # (U, V) -> U V^T with U = W_Q, V = W_K (or W_V, W_O^T)
+        pair = lambda U, V: jnp.concatenate([U.reshape(-1), V.reshape(-1)])  # noqa: E731
 
-        def inv(m, bi=bi):
+        def cons(m, bi=bi, fq=fq, dh=dh):
             b = m.blocks[bi]
-            sv = lambda P, Q: jnp.linalg.svd(P @ Q, compute_uv=False)[: P.shape[1]]  # noqa: E731
-            return {f"sv_qk_{bi}": jax.vmap(sv)(b.W_Q, jnp.swapaxes(b.W_K, 1, 2)),
-                    f"sv_vo_{bi}": jax.vmap(sv)(b.W_V, b.W_O)}
+            c = lambda U, V: fq.conserved(pair(U, V)).reshape(dh, dh)  # noqa: E731
+            return {f"gl_qk_{bi}": jax.vmap(c)(b.W_Q, b.W_K),
+                    f"gl_vo_{bi}": jax.vmap(c)(b.W_V, jnp.swapaxes(b.W_O, 1, 2))}
+
+        def inv(m, bi=bi, fq=fq, dh=dh):
+            b = m.blocks[bi]
+            sv = lambda U, V: fq.singular_values(fq.project(pair(U, V)))[:dh]  # noqa: E731
+            return {f"sv_qk_{bi}": jax.vmap(sv)(b.W_Q, b.W_K),
+                    f"sv_vo_{bi}": jax.vmap(sv)(b.W_V, jnp.swapaxes(b.W_O, 1, 2))}
 
         syms.append(Symmetry(f"gl:block{bi}", "gl", 2 * n, act, section, cons, inv, lin))
     return syms
@@ -250,7 +270,7 @@ def _meanfield_symmetries(model: MeanField, task):
             return eqx.tree_at(lambda t: (t.W, t.b, t.A), m, (m.W / n[:, None], m.b / n, m.A * n[:, None]))
 
         def cons_r(m):
-            return {"rescale_c": jnp.sum(m.W ** 2, axis=1) + m.b ** 2 - jnp.sum(m.A ** 2, axis=1)}
+            return {"rescale_c": _rescale_c(jnp.concatenate([m.W, m.b[:, None]], axis=1), m.A)}
 
         syms.append(Symmetry("rescale:particles", "rescale", m_, act_r, sec_r, cons_r, lambda m: {}))
 
