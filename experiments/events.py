@@ -6,7 +6,8 @@
 * oscillation onset: the first step from which the projection s_t = <theta_{t+1}-theta_t, v_top>
   of successive updates on the top Hessian eigenvector alternates in sign for at least
   ``min_run`` consecutive steps (the period-2 motion of gradient descent at eta lambda_max > 2,
-  or its onset at eta lambda_max > 1); size = median |s_t| over the run.
+  or its onset at eta lambda_max > 1); size = median |s_t| over the run. Under pure sign noise
+  (mini-batch SGD far from the edge) a run of 16 appears with probability ~ 2^-16 per step.
 * observable jump: a change between consecutive observations of a quotient observable
   (norm over its components) whose robust z-score against all changes exceeds ``z_thresh``.
 """
@@ -51,7 +52,7 @@ def loss_spikes(loss, window: int = 50, z_thresh: float = 6.0, steps=None):
     return out
 
 
-def oscillation_onset(proj, min_run: int = 6, steps=None):
+def oscillation_onset(proj, min_run: int = 16, steps=None):
     """First step starting >= ``min_run`` consecutive sign alternations of ``proj`` (or None)."""
     s = np.sign(np.asarray(proj, float))
     steps = np.arange(len(s)) if steps is None else np.asarray(steps)

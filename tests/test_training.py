@@ -68,7 +68,7 @@ def _slope(etas, d):
     return np.polyfit(np.log(etas), np.log(d), 1)[0]
 
 
-ETAS = np.array([2e-3, 4e-3, 8e-3])
+ETAS = np.array([5e-4, 1e-3, 2e-3])
 
 
 @pytest.mark.parametrize("kw,keys", [
