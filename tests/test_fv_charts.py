@@ -60,26 +60,32 @@ def _stereo_error(n, t1, half=2.0):
     return float(np.max(np.abs(np.asarray(s.u[-1]) - np.asarray(ex(g.points(), t1)))))
 
 
-def test_sphere_spherical_chart_second_order():
-    errs = [_spherical_error(n, 0.1) for n in (12, 16, 24)]
-    orders = [math.log(errs[0] / errs[1]) / math.log(16 / 12), math.log(errs[1] / errs[2]) / math.log(24 / 16)]
-    assert errs[-1] < 5e-5, errs
-    assert min(orders) > 1.8, (errs, orders)
+def test_sphere_spherical_chart_order_quick():
+    errs = [_spherical_error(n, 0.1) for n in (16, 32)]
+    assert errs[-1] < 1.5e-5, errs
+    assert _orders(errs)[0] > 1.85, errs
 
 
-def test_sphere_stereographic_chart_second_order():
-    errs = [_stereo_error(n, 0.5) for n in (16, 32, 64)]
-    orders = _orders(errs)
+def test_sphere_stereographic_chart_order_quick():
+    errs = [_stereo_error(n, 0.25) for n in (24, 48)]
     assert errs[-1] < 5e-5, errs
-    assert orders[0] > 1.7 and orders[1] > 1.85, (errs, orders)
+    assert _orders(errs)[0] > 1.8, errs
 
 
 @pytest.mark.slow
-def test_sphere_charts_second_order_fine():
-    e_sph = [_spherical_error(n, 0.5) for n in (16, 32, 64)]
-    e_st = [_stereo_error(n, 0.5) for n in (32, 64, 128)]
-    assert min(_orders(e_sph)) > 1.9, e_sph
-    assert min(_orders(e_st)) > 1.9, e_st
+def test_sphere_spherical_chart_second_order():
+    """Three resolutions N_theta = 16, 32, 64 (N_phi = 2 N_theta) to t = 0.5."""
+    errs = [_spherical_error(n, 0.5) for n in (16, 32, 64)]
+    assert min(_orders(errs)) > 1.9, errs
+    assert errs[-1] < 2e-5, errs
+
+
+@pytest.mark.slow
+def test_sphere_stereographic_chart_second_order():
+    """Three resolutions 32², 64², 128² on |y_i| <= 2 (exact Dirichlet ghosts) to t = 0.5."""
+    errs = [_stereo_error(n, 0.5) for n in (32, 64, 128)]
+    assert min(_orders(errs)) > 1.9, errs
+    assert errs[-1] < 2e-5, errs
 
 
 @pytest.mark.parametrize("n", [3, 4])
@@ -154,12 +160,13 @@ def _reduction_gap(n, cells, R, t1, scheme):
 
 
 def test_radial_quotient_equals_2d_solve():
-    gaps = [_reduction_gap(2, c, 2.0, 0.25, "weno5") for c in (32, 64)]
+    gaps = [_reduction_gap(2, c, 1.2, 0.1, "weno5") for c in (16, 32)]
     assert gaps[1][1] < 2e-5  # the radial solve itself is accurate
     assert gaps[1][0] < gaps[0][0] / 3.0, gaps
-    assert gaps[1][0] < 2e-4, gaps
+    assert gaps[1][0] < 5e-5, gaps
 
 
+@pytest.mark.slow
 def test_radial_quotient_equals_3d_solve():
     gaps = [_reduction_gap(3, c, 1.2, 0.1, "weno5") for c in (16, 32)]
     assert gaps[1][0] < gaps[0][0] / 3.0, gaps
@@ -234,17 +241,7 @@ class PolarPlane(eqx.Module):
     dim = 2
 
 
-def test_degree_zero_field_follows_circle_solve_at_rescaled_time():
-    """u0(w) = f(w/|w|) on R²: u(ρ, α, t) = F(α, t/ρ²) + O(t²), F the circle (S¹) solve.
-
-    Exact statement: for degree-0 u, ½|∇u|² = ρ^{-2}·½f'² and Δu = ρ^{-2}f'' (the R² generator
-    restricted to |w| = ρ is the circle generator times ρ^{-2}); the radial terms created by the
-    evolution itself (u_ρ = −2tF_τ/ρ³ ≠ 0) make the difference O(νt² + t³). Checked: the R² and
-    circle right-hand sides agree to round-off at t = 0, and the gap shrinks ≈ 4× when t halves.
-    """
-    from solver._rhs import build_rhs
-    from solver.schemes import Scheme
-
+def _degree_zero_setup():
     def f(a):
         return 0.3 * jnp.cos(a) + 0.1 * jnp.sin(2 * a)
 
@@ -252,15 +249,34 @@ def test_degree_zero_field_follows_circle_solve_at_rescaled_time():
     circle = Grid(0.0, 2 * math.pi, na, "periodic", ("alpha",))
     plane = Grid((0.5, 0.0), (2.5, 2 * math.pi), (40, na), (Boundary("outflow"), Boundary("periodic")),
                  ("rho", "alpha"))
-    rho = np.asarray(plane.centres(0))
     fa = f(circle.centres())
-    u0 = jnp.broadcast_to(fa, plane.shape)
+    from solver.schemes import Scheme
+
     sch = Scheme("weno5", diffusion_order=2)  # the chart viscous term is second order
-    eq_p = HamiltonJacobi(nu=NU, manifold=PolarPlane())
+    return circle, plane, fa, jnp.broadcast_to(fa, plane.shape), sch, HamiltonJacobi(nu=NU, manifold=PolarPlane())
+
+
+def test_degree_zero_field_generator_is_circle_generator_over_r2():
+    """u0(w) = f(w/|w|) on R²: ½|∇u|² = ρ^{-2}·½f'² and Δu = ρ^{-2}f'' — also for the discrete operators.
+
+    So at |w| = ρ the R² solve starts as the circle (S¹) solve with time rescaled by ρ²; the radial
+    terms that the evolution itself creates (u_ρ = −2tF_τ/ρ³ ≠ 0) make the difference O(νt² + t³)
+    (see the slow test below). The exact rescaling statement is the one for S_r (test above).
+    """
+    from solver._rhs import build_rhs
+
+    circle, plane, fa, u0, sch, eq_p = _degree_zero_setup()
+    rho = np.asarray(plane.centres(0))
     rhs_c = build_rhs(HamiltonJacobi(nu=NU), circle, sch).rhs(fa, 0.0)
     rhs_p = build_rhs(eq_p, plane, sch).rhs(u0, 0.0)
     np.testing.assert_allclose(np.asarray(rhs_p), np.asarray(rhs_c)[None, :] / rho[:, None] ** 2, atol=1e-12)
 
+
+@pytest.mark.slow
+def test_degree_zero_field_follows_circle_solve_at_rescaled_time():
+    """u(ρ, α, t) = F(α, t/ρ²) + O(t²): the gap shrinks ≈ 4× when t halves."""
+    circle, plane, fa, u0, sch, eq_p = _degree_zero_setup()
+    rho = np.asarray(plane.centres(0))
     i = int(np.argmin(np.abs(rho - 1.5)))  # a mid radius, far from the truncation faces
     gaps = []
     for t in (0.2, 0.1):
@@ -343,7 +359,7 @@ def test_neumann_heat_kernel_by_images(m):
         rho0, al0 = 0.5, 0.4
         angs = [al0 + 2 * math.pi * k / 3 for k in range(3)] + [-al0 + 2 * math.pi * k / 3 for k in range(3)]
         a = np.array([[rho0 * math.cos(b), rho0 * math.sin(b)] for b in angs])
-        grid = Grid((0.0, 0.0), (1.5, math.pi / 3), (36, 24), chart_boundaries(Wedge(), lower=(0.0, 0.0),
+        grid = Grid((0.0, 0.0), (1.5, math.pi / 3), (30, 12), chart_boundaries(Wedge(), lower=(0.0, 0.0),
                     upper=(1.5, math.pi / 3)), ("rho", "alpha"))
         to_xy = lambda pts: jnp.stack([pts[..., 0] * jnp.cos(pts[..., 1]), pts[..., 0] * jnp.sin(pts[..., 1])], -1)  # noqa: E731
         manifold = Wedge()
