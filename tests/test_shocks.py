@@ -1,0 +1,247 @@
+"""Shock prediction and detection (issue 5): closed forms, Riccati integration, random periodic
+data, the double well, and curvature on S²."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.problem import cell_average
+from solver import Burgers, Grid, HamiltonJacobi, QShockInputError, Solution
+from solver.shocks import (compression_history, constant_curvature_blowup, detect, jacobi_fold_times, predict,
+                           riccati_scalar_blowup)
+from solver.shocks.geodesic import sphere_fold_times
+from solver.stepping import build_stepper, solve
+
+TWO_PI = 2 * np.pi
+
+
+# ----------------------------------------------------------------------------- closed forms
+@pytest.mark.parametrize("lam0,k", [(-1.0, 1.0), (-2.0, 0.5), (0.0, 1.0), (1.0, 4.0), (3.0, 0.25), (-0.3, 2.0)])
+def test_constant_curvature_closed_form_matches_riccati_integration(lam0, k):
+    closed = constant_curvature_blowup(lam0, k)
+    integ = riccati_scalar_blowup(lam0, k)
+    assert abs(closed - integ) < 1e-8 * closed
+    assert 0 < closed < math.inf  # finite and positive even for convex data (lam0 >= 0)
+    if lam0 < 0:
+        assert closed < -1.0 / lam0  # curvature shortens the flat time
+    assert constant_curvature_blowup(-0.5, 0.0) == 2.0 and constant_curvature_blowup(0.5, 0.0) == math.inf
+
+
+def _sphere_lens(q, mu, m):
+    """u0 = q X2 - mu/2 X3^2 ((1+X1)/2)^m in the spherical chart; at e1: p = q e_phi, Hess = diag(-mu, 0)."""
+    def u0(th, ph):
+        X1, X2, X3 = jnp.sin(th) * jnp.cos(ph), jnp.sin(th) * jnp.sin(ph), jnp.cos(th)
+        return q * X2 - 0.5 * mu * X3 ** 2 * ((1 + X1) / 2) ** m
+    return u0
+
+
+def test_sphere_fold_times_match_closed_form_riccati_and_geodesics():
+    from manifolds import Sphere
+    from solver.shocks.predict import _Wrap, _point_fn
+
+    m = Sphere(3)
+    b = 0.8
+    # u0 = b X1: convex near -e1; feet on the equator at angle psi from -e1 focus at +e1 at (pi - psi)/(b sin psi)
+    psi = np.array([0.8, 1.5])
+    feet = np.stack([np.full(2, np.pi / 2), np.pi - psi], -1)
+    expected = constant_curvature_blowup(b * np.cos(psi), (b * np.sin(psi)) ** 2)
+    np.testing.assert_allclose(expected, (np.pi - psi) / (b * np.sin(psi)), rtol=1e-12)
+    f = _point_fn(lambda th, ph: b * jnp.sin(th) * jnp.cos(ph))
+    gfun, hfun = _Wrap(jax.grad(f)), _Wrap(jax.hessian(f))
+    H = _Wrap(lambda x, p: 0.5 * p @ m.inverse_metric(x) @ p)
+    t_geo, _ = sphere_fold_times(m, gfun, feet, 5.0, n_save=513)
+    t_ode, *_ = jacobi_fold_times(H, gfun, hfun, jnp.asarray(feet), 5.0, n_save=513)
+    np.testing.assert_allclose(t_geo, expected, rtol=2e-3)
+    np.testing.assert_allclose(t_ode, expected, rtol=2e-3)
+    # lens foot at e1: transverse eigenvalue -mu, along-flow 0, k = q^2  ->  [pi/2 - arctan(mu/q)]/q
+    q, mu = 1.0, 1.0
+    f2 = _point_fn(_sphere_lens(q, mu, 4))
+    g2, h2 = _Wrap(jax.grad(f2)), _Wrap(jax.hessian(f2))
+    foot = np.array([[np.pi / 2, 0.0]])
+    t_ode2, *_ = jacobi_fold_times(H, g2, h2, jnp.asarray(foot), 3.0, n_save=1025)
+    t_geo2, _ = sphere_fold_times(m, g2, foot, 3.0, n_save=1025)
+    want = constant_curvature_blowup(-mu, q * q)
+    assert abs(want - np.pi / 4) < 1e-12
+    assert abs(t_ode2[0] - want) < 1e-4 and abs(t_geo2[0] - want) < 1e-4
+    assert want < 1.0 / mu  # shorter than the flat value
+
+
+# ----------------------------------------------------------------------------- flat prediction
+def test_predict_flat_closed_forms():
+    g = Grid(0, TWO_PI, 256)
+    r = predict(Burgers(), jnp.sin, g)
+    assert abs(r.time - 1.0) < 1e-9 and abs(r.location[0] - np.pi) < 1e-7 and r.method == "flat-burgers"
+    x, h = np.asarray(g.centres()), g.dx[0]
+    avg = (np.cos(x - h / 2) - np.cos(x + h / 2)) / h
+    ra = predict(Burgers(), avg, g)
+    assert abs(ra.time - 1.0) <= max(3 * ra.uncertainty, 1e-4) and abs(ra.location[0] - np.pi) < h
+    # no shock for u0 = const
+    assert not predict(Burgers(), lambda x: 0 * x + 1.0, g).found
+    # HJ with H = |p|^2/2 in 2-D: Hess(cos x + 0.5 cos y) has lambda_min = -1 -> t* = 1 at x = 0
+    g2 = Grid((0, 0), (TWO_PI, TWO_PI), (48, 48))
+    r2 = predict(HamiltonJacobi(), lambda x, y: jnp.cos(x) + 0.5 * jnp.cos(y), g2)
+    assert abs(r2.time - 1.0) < 1e-6 and r2.method == "flat-hessian"
+    assert min(abs(r2.location[0]), abs(r2.location[0] - TWO_PI)) < 1e-3
+    # convex x-independent H (Osher-Shu): t* = 1/pi^2
+    r3 = predict(HamiltonJacobi(lambda x, p: 0.5 * (p[0] + 1) ** 2), lambda x: -jnp.cos(jnp.pi * x), Grid(-1, 1, 128))
+    assert abs(r3.time - 1 / np.pi ** 2) < 1e-9 and r3.method == "flat-convex-H"
+
+
+def test_predict_bad_input():
+    g = Grid(0, TWO_PI, 64)
+    with pytest.raises(QShockInputError):
+        predict("burgers", jnp.sin, g)
+    with pytest.raises(QShockInputError):
+        predict(Burgers(), np.full(64, np.nan), g)
+    with pytest.raises(QShockInputError):
+        predict(Burgers(), np.zeros(10), g)
+    s = solve(Burgers(), g, jnp.sin(g.centres()), 0.1)
+    with pytest.raises(QShockInputError):
+        detect(s)  # two outputs only
+
+
+# ----------------------------------------------------------------------------- random periodic data
+def _random_ics(n_ics, seed=0, modes=4):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_ics):
+        a = rng.normal(size=modes) / np.arange(1, modes + 1)
+        b = rng.normal(size=modes) / np.arange(1, modes + 1)
+        c = rng.normal() * 0.3
+        out.append(lambda x, a=a, b=b, c=c: c + sum(a[k] * jnp.sin((k + 1) * x) + b[k] * jnp.cos((k + 1) * x)
+                                                    for k in range(modes)))
+    return out
+
+
+def _predict_detect_random(n_ics, n_cells=256):
+    g = Grid(0, TWO_PI, n_cells)
+    ics = _random_ics(n_ics)
+    preds = [predict(Burgers(), f, g) for f in ics]
+    # rescale each datum so that t* = 1: Burgers is invariant under u -> c u, t -> t / c
+    scales = [p.time for p in preds]
+    u0 = np.stack([s * cell_average(f, (0.0,), (TWO_PI,), (n_cells,)) for s, f in zip(scales, ics)])
+    ts = np.linspace(0.0, 1.5, 31)
+    run, _, _ = build_stepper(Burgers(), g, ts, scheme="weno5")
+    us, _, status, _, _ = jax.jit(jax.vmap(run))(jnp.asarray(u0))
+    assert not np.any(np.asarray(status))
+    dt_out = ts[1] - ts[0]
+    for j in range(n_ics):
+        s = Solution(t=jnp.asarray(ts), u=us[j], grid=g, metadata={"nu": 0.0})
+        det = detect(s)
+        t_pred = 1.0  # rescaled
+        assert det.found, j
+        # |t_pred - t_det| <= 2 output intervals + O(dx)
+        assert abs(det.time - t_pred) <= 2 * dt_out + 2 * g.dx[0], (j, det.time, det.method)
+        # location: the prediction's place (moved by the rescaling) within a few cells
+        x_pred = (preds[j].details["foot"] + scales[j] * float(ics[j](preds[j].details["foot"]))) % TWO_PI
+        dx = abs((det.location[0] - x_pred + np.pi) % TWO_PI - np.pi)
+        assert dx < 0.1, (j, det.location, x_pred)
+
+
+def test_random_periodic_ics_five():
+    _predict_detect_random(5)
+
+
+@pytest.mark.slow
+def test_random_periodic_ics_twenty():
+    _predict_detect_random(20)
+
+
+# ----------------------------------------------------------------------------- double well
+DW_L = 1.25
+
+
+def _double_well(nu, n, times, t1):
+    g = Grid(-DW_L, DW_L, n, "outflow")
+    u0 = cell_average(lambda x: x ** 3 - x, (-DW_L,), (DW_L,), (n,))
+    return solve(Burgers(nu), g, u0, t1, save_at=times), g
+
+
+def test_double_well_inviscid():
+    g = Grid(-DW_L, DW_L, 512, "outflow")
+    r = predict(Burgers(), lambda x: x ** 3 - x, g)
+    assert abs(r.time - 1.0) < 1e-9 and abs(r.location[0]) < 1e-9
+    ts = np.linspace(0, 1.2, 25)
+    s, g = _double_well(0.0, 512, ts, 1.2)
+    u = np.asarray(s.u)
+    i0 = len(g.centres()) // 2  # cells i0-1, i0 straddle x = 0
+    for tt in (0.5, 0.8):
+        k = int(np.argmin(np.abs(ts - tt)))
+        dpdx = (u[k, i0] - u[k, i0 - 1]) / g.dx[0]
+        assert abs(dpdx - (-1.0 / (1.0 - tt))) < 2e-3 * abs(1.0 / (1 - tt)), (tt, dpdx)
+    d = detect(s)
+    assert abs(d.time - 1.0) < 2 * (ts[1] - ts[0]) and abs(d.location[0]) < 0.02
+
+
+def test_double_well_viscous_scalings():
+    nus = [4e-3, 2e-3, 1e-3]
+    at_star, after, widths = [], [], []
+    for nu in nus:
+        s, g = _double_well(nu, 2048, [0.0, 1.0, 2.0], 2.0)
+        G, *_ = compression_history(s)
+        at_star.append(G[1])
+        after.append(G[2])
+        d = detect(s)
+        widths.append((d.details["layer_width"], d.details["layer_width_theory"]))
+    e1 = np.polyfit(np.log(nus), np.log(at_star), 1)[0]
+    e2 = np.polyfit(np.log(nus), np.log(after), 1)[0]
+    assert abs(e1 + 0.5) <= 0.1, (e1, at_star)
+    assert abs(e2 + 1.0) <= 0.1, (e2, after)
+    # viscous layer p = s - a tanh(a x / 2nu): measured width a / max|p_x| = 2nu/a within 10 %
+    for w, wt in widths:
+        assert abs(w / wt - 1) < 0.1, widths
+
+
+# ----------------------------------------------------------------------------- curvature on S^2
+_ALPHA = 0.35
+
+
+def _s2_datum(q, mu, m, tilt):
+    """A 'lens' on S^2 in the stereographic chart: p ~ q along B, transverse curvature -mu at A,
+    with the focal region around the south pole (y = 0); A, B, C = X1 orthonormal."""
+    def u0(y1, y2):
+        r2 = y1 ** 2 + y2 ** 2
+        X1, X2, X3 = 2 * y1 / (1 + r2), 2 * y2 / (1 + r2), (r2 - 1) / (1 + r2)
+        A = -np.cos(_ALPHA) * X3 - np.sin(_ALPHA) * X2
+        B = -np.sin(_ALPHA) * X3 + np.cos(_ALPHA) * X2
+        return q * B - 0.5 * mu * X1 ** 2 * ((1 + A) / 2) ** m + tilt * X1 * A
+    return u0
+
+
+S2_DATA = [(1, 1, 4, 0), (1, 0.8, 4, 0), (1, 1, 6, 0), (1, 0.8, 6, 0), (1, 1.1, 6, 0.1)]
+
+
+def _sphere_check(data, n=96, w=0.8):
+    from solver.charts import chart_setup
+
+    m, names, _, _, sqrt_det, _ = chart_setup("sphere", "stereographic")
+    eq = HamiltonJacobi(manifold=m)
+    g = Grid((-w, -w), (w, w), (n, n), "outflow", names)
+    preds = [predict(eq, _s2_datum(*c), g) for c in data]
+    ts = np.linspace(0, 1.0, 41)
+    run, disc, _ = build_stepper(eq, g, ts, scheme="weno5")
+    u0 = jnp.stack([jnp.asarray(cell_average(_s2_datum(*c), (-w, -w), (w, w), (n, n), sqrt_det=sqrt_det))
+                    for c in data])
+    us, _, status, _, _ = jax.jit(jax.vmap(run))(u0)
+    assert not np.any(np.asarray(status))
+    ps = jax.jit(jax.vmap(jax.vmap(disc.gradient)))(us)
+    for j, c in enumerate(data):
+        s = Solution(t=jnp.asarray(ts), u=us[j], grid=g, p=ps[j], metadata={"nu": 0.0})
+        det = detect(s, manifold=m)
+        t_curved, t_flat = preds[j].time, preds[j].details["flat_time"]
+        assert det.found
+        assert abs(t_curved - det.time) <= 0.05 * det.time, (c, t_curved, det.time)
+        assert abs(t_flat - det.time) > 0.10 * det.time, (c, t_flat, det.time)
+        assert np.linalg.norm(np.subtract(det.location, preds[j].location)) < 0.1
+
+
+def test_sphere_curvature_matters_one():
+    _sphere_check(S2_DATA[:1])
+
+
+@pytest.mark.slow
+def test_sphere_curvature_matters_five():
+    _sphere_check(S2_DATA)
