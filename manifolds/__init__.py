@@ -17,7 +17,7 @@ from .permutation import PERMUTATION_CHARTS, PermutationQuotient
 from .quotient import Quotient
 from .radial import RadialQuotient
 from .registry import MANIFOLD_CHARTS, MANIFOLD_NAMES, make_manifold
-from .rescale import RescaleQuotient
+from .rescale import RESCALE_CHARTS, RescaleQuotient
 from .scale import ScaleQuotient
 from .sphere import SPHERE_CHARTS, Sphere
 from .translation import TranslationQuotient, helmert_basis
@@ -27,6 +27,6 @@ __all__ = [
     "FactorisedQuotient", "psd_sqrt", "Circle", "Euclidean", "FlatManifold", "Torus",
     "MeanFieldQuotient", "lexsort_rows", "PERMUTATION_CHARTS", "PermutationQuotient",
     "Quotient", "RadialQuotient", "MANIFOLD_CHARTS", "MANIFOLD_NAMES", "make_manifold",
-    "RescaleQuotient", "ScaleQuotient", "SPHERE_CHARTS", "Sphere", "TranslationQuotient",
+    "RESCALE_CHARTS", "RescaleQuotient", "ScaleQuotient", "SPHERE_CHARTS", "Sphere", "TranslationQuotient",
     "helmert_basis",
 ]

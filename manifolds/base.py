@@ -198,6 +198,11 @@ class Manifold(eqx.Module):
         """log √G = ½ log det g_ij (a weighted manifold returns its log volume density)."""
         return 0.5 * jnp.linalg.slogdet(self.metric(x))[1]
 
+    @property
+    def weighted(self) -> bool:
+        """True when ``log_sqrt_det`` is a weight other than ½ log det g (e.g. r^{n−1} on R^n/O(n))."""
+        return False
+
     def volume_density(self, x: jax.Array) -> jax.Array:
         """√G (the Riemannian volume density, or the weight of a weighted manifold)."""
         return jnp.exp(self.log_sqrt_det(x))

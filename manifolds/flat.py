@@ -78,7 +78,9 @@ class Torus(FlatManifold):
     """
 
     d: int = eqx.field(static=True, default=2)
-    periods: tuple[float, ...] | None = eqx.field(static=True, default=None)
+    periods: tuple[float, ...] | None = eqx.field(
+        static=True, default=None, converter=lambda p: None if p is None else tuple(float(v) for v in p)
+    )
 
     def __check_init__(self):
         if not (isinstance(self.d, int) and self.d >= 1):

@@ -63,6 +63,10 @@ class RadialQuotient(Quotient):
     def total_dim(self):
         return self.n
 
+    @property
+    def weighted(self):
+        return True
+
     def metric(self, x):
         return jnp.ones((1, 1), dtype=jnp.result_type(x, float))
 

@@ -30,10 +30,10 @@ _TABLE = {
     "sphere": (("spherical", "stereographic"), 2),
     "radial": (("radial",), 2),
     "scale": (("spherical", "stereographic"), 3),
-    "rescale": (("invariant",), 2),
+    "rescale": (("invariant", "polar"), 2),
     "translation": (("helmert",), 3),
-    "permutation": (("sorted", "gaps"), 2),
-    "chamber": (("gaps", "sorted"), 2),
+    "permutation": (("sorted", "gaps", "orthogonal"), 2),
+    "chamber": (("orthogonal", "gaps", "sorted"), 2),
     "factorised": (("matrix",), 2),
     "meanfield": (("sorted",), 3),
 }
@@ -75,7 +75,7 @@ def make_manifold(name: str, chart: str | None = None, dim: int | None = None):
             raise ManifoldError(f"manifold 'scale' needs total dimension >= 2, got dim={d}")
         return ScaleQuotient(d, chart)
     if key == "rescale":
-        return RescaleQuotient(d)
+        return RescaleQuotient(d, chart=chart)
     if key == "translation":
         if d < 2:
             raise ManifoldError(f"manifold 'translation' needs k >= 2 logits, got dim={d}")

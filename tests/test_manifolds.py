@@ -28,16 +28,19 @@ CASES = [
     ("scale3", M.ScaleQuotient(3), [(0.35, math.pi - 0.35), (0, 2 * math.pi)], None),
     ("rescale2", M.RescaleQuotient(2), [(-2, 2)] * 2, "norm"),
     ("rescale2_c", M.RescaleQuotient(2, c=0.7), [(-2, 2)] * 2, "norm"),
+    ("rescale2_polar", M.RescaleQuotient(2, chart="polar"), [(0.4, 2), (0, 2 * math.pi)], None),
     ("translation4", M.TranslationQuotient(4), [(-3, 3)] * 3, None),
     ("perm3_sorted", M.PermutationQuotient(3, "sorted"), [(-3, 3)] * 3, "sort"),
     ("perm3_gaps", M.PermutationQuotient(3, "gaps"), [(-3, 3)] + [(0, 2)] * 2, None),
+    ("perm2_orth", M.PermutationQuotient(2, "orthogonal"), [(-3, 3), (0, 2)], None),
+    ("perm3_orth", M.PermutationQuotient(3, "orthogonal"), [(-3, 3), (0.3, 3), (0.1, math.pi / 3 - 0.1)], None),
     ("factorised2", M.FactorisedQuotient(2, 2, 2), [(-2, 2)] * 4, "cond"),
     ("factorised32", M.FactorisedQuotient(3, 2, 2), [(-2, 2)] * 6, "cond"),
     ("meanfield3", M.MeanFieldQuotient(3, 1), [(-3, 3)] * 3, "sort"),
 ]
 IDS = [c[0] for c in CASES]
 # log by Newton shooting (no closed form): slower, fewer examples
-SHOOTING = {"rescale2", "rescale2_c", "factorised2", "factorised32"}
+SHOOTING = {"rescale2", "rescale2_c", "rescale2_polar", "factorised2", "factorised32"}
 
 
 def _point(case, data):
@@ -133,11 +136,15 @@ def test_exp_log_by_shooting(case, data):
 
 
 def _shooting_roundtrip(m, x):
+    """log(x, exp(x, v)) = v with exp the diffrax geodesic and log the shooting inverse."""
     v = 0.2 * jnp.linspace(-1.0, 1.0, m.dim)
-    y = _exp_fn(m)(x, v)[1]
-    lg, back = _log_fn(m)(x, y)
-    assert np.abs(np.asarray(lg - v)).max() <= 1e-9
-    assert np.abs(np.asarray(back - y)).max() <= 1e-10
+
+    @jax.jit
+    def roundtrip(x, v):
+        y = Manifold.exp(m, x, v)
+        return Manifold.log(m, x, y)
+
+    assert np.abs(np.asarray(roundtrip(x, v) - v)).max() <= 1e-10
 
 
 def test_exp_log_by_shooting_fast():
@@ -208,6 +215,18 @@ def test_grad_through_shooting_log():
     assert np.abs(np.asarray(gy - expect)).max() <= 1e-8
 
 
+@pytest.mark.parametrize("m,c", [(M.RescaleQuotient(2, c=0.0, chart="polar"), 0.0), (M.RescaleQuotient(2, c=-0.4, chart="polar"), -0.4),
+                                 (M.Sphere(3, "stereographic"), None), (M.PermutationQuotient(3, "orthogonal"), None)],
+                         ids=["rescale_polar", "rescale_polar_c", "s2_stereo", "chamber3_orth"])
+def test_chart_metric_is_pullback(m, c):
+    """The chart metric equals Jᵀ g_emb J (J = d to_embedding): g_emb = the invariant-chart cone metric or I."""
+    x = jnp.array([1.3, 2.2]) if m.dim == 2 else jnp.array([0.2, 1.1, 0.6])
+    J = jax.jacfwd(m.to_embedding)(x)
+    X = m.to_embedding(x)
+    g_emb = M.RescaleQuotient(2, c=c).metric(X) if isinstance(m, M.RescaleQuotient) else jnp.eye(X.shape[0])
+    assert np.abs(np.asarray(J.T @ g_emb @ J - m.metric(x))).max() <= 1e-14
+
+
 # ---------------------------------------------------------------- radial quotient
 @pytest.mark.parametrize("n", [2, 3, 5])
 def test_radial_laplacian_equals_full_space(n):
@@ -229,18 +248,31 @@ def test_radial_laplacian_equals_full_space(n):
 
 
 # ---------------------------------------------------------------- chamber walls
-def test_gaps_chart_is_isometric_and_walls_reflect():
-    """Gaps chart: Δ(F∘L) = (ΔF)∘L; a symmetric F has zero normal flux √G g^{kj}∂_j u on each wall."""
-    m = M.PermutationQuotient(3, "gaps")
-    F = lambda x: jnp.exp(-jnp.sum(x**2)) * (1 + jnp.prod(jnp.cos(x)))  # symmetric  # noqa: E731
-    u = lambda s: F(m.to_embedding(s))  # noqa: E731
-    s = jnp.array([0.3, 0.4, 0.7])
-    lap_flat = jnp.trace(jax.hessian(F)(m.to_embedding(s)))
-    assert abs(float(m.laplace_beltrami(u, s) - lap_flat)) <= 1e-12
-    for k in (1, 2):
-        on_wall = s.at[k].set(0.0)
-        flux = m.volume_density(on_wall) * m.gradient(u, on_wall)[k]
-        assert abs(float(flux)) <= 1e-14
+@pytest.mark.parametrize("m,chart,s", [(3, "gaps", [0.3, 0.4, 0.7]), (2, "orthogonal", [0.3, 0.5]),
+                                          (3, "orthogonal", [0.3, 1.2, 0.4])])
+def test_chamber_charts_are_isometric_and_walls_reflect(m, chart, s):
+    """Chamber charts: Δ(F∘emb) = (ΔF)∘emb; a symmetric F has zero normal flux √G g^{kj}∂_j u on each wall face."""
+    q = M.PermutationQuotient(m, chart)
+    F = lambda x: jnp.exp(-jnp.sum(x**2)) * (1 + jnp.prod(jnp.cos(x)) + jnp.sum(x**3) * jnp.sum(x))  # symmetric  # noqa: E731
+    u = lambda y: F(q.to_embedding(y))  # noqa: E731
+
+    @jax.jit
+    def lap_and_flux(y):
+        # Laplace–Beltrami in the chart, flat Laplacian of F, and the flux vector √G g^{kj}∂_j u
+        return (q.laplace_beltrami(u, y), jnp.trace(jax.hessian(F)(q.to_embedding(y))),
+                q.volume_density(y) * q.gradient(u, y))
+
+    s = jnp.asarray(s)
+    lap, lap_flat, _ = lap_and_flux(s)
+    assert abs(float(lap - lap_flat)) <= 1e-12
+    lower, upper = q.domain
+    walls = [(k, b) for k in range(m) for b, kind in zip((lower[k], upper[k]), q.singular[k]) if kind == "wall"]
+    assert len(walls) == m - 1  # one wall per adjacent pair of units
+    for k, b in walls:
+        on_wall = s.at[k].set(b)
+        emb = np.asarray(q.to_embedding(on_wall))
+        assert np.min(np.abs(np.diff(emb))) <= 1e-14  # the face is a coincidence x_i = x_{i+1}
+        assert abs(float(lap_and_flux(on_wall)[2][k])) <= 1e-14
 
 
 # ---------------------------------------------------------------- bad input
@@ -287,6 +319,10 @@ def test_registry():
     assert M.make_manifold("sphere", dim=3).n == 4
     assert M.make_manifold("Sphere", "stereographic").coordinate_names == ("y1", "y2")
     assert M.make_manifold("chamber").singular[1] == ("wall", "open")
+    assert M.make_manifold("chamber", dim=3).coordinate_names == ("c", "rho", "alpha")
+    assert M.make_manifold("radial").weighted and not M.make_manifold("sphere").weighted
+    with pytest.raises(ManifoldError, match=r"m = 2 or 3 only"):
+        M.make_manifold("chamber", dim=4)
     for name in M.MANIFOLD_NAMES:
         for chart in M.MANIFOLD_CHARTS[name]:
             m = M.make_manifold(name, chart)

@@ -20,9 +20,11 @@ QUOTIENTS = [
     ("scale4_stereo", M.ScaleQuotient(4, "stereographic")),
     ("rescale3", M.RescaleQuotient(3)),
     ("rescale2_c", M.RescaleQuotient(2, c=-0.6)),
+    ("rescale2_polar", M.RescaleQuotient(2, c=0.3, chart="polar")),
     ("translation4", M.TranslationQuotient(4)),
     ("perm4_sorted", M.PermutationQuotient(4, "sorted")),
     ("perm4_gaps", M.PermutationQuotient(4, "gaps")),
+    ("perm3_orth", M.PermutationQuotient(3, "orthogonal")),
     ("factorised32", M.FactorisedQuotient(3, 2, 2)),
     ("factorised431", M.FactorisedQuotient(4, 3, 1)),
     ("meanfield4x1", M.MeanFieldQuotient(4, 1)),
@@ -121,9 +123,9 @@ def test_scale_effective_learning_rate():
     assert float(q.distance(q.project(w - 1e-2 * jax.grad(L)(w)), wrong)) > 100 * errs[0]
 
 
-@pytest.mark.parametrize("q", [M.RescaleQuotient(3), M.RescaleQuotient(2, c=-0.6), M.RescaleQuotient(2, c=0.9),
+@pytest.mark.parametrize("q", [M.RescaleQuotient(3), M.RescaleQuotient(2, c=-0.6), M.RescaleQuotient(2, c=0.9, chart="polar"),
                                M.FactorisedQuotient(3, 2, 2), M.FactorisedQuotient(2, 3, 2), M.FactorisedQuotient(1, 3, 1)],
-                         ids=["rescale3", "rescale_c-", "rescale_c+", "fact32", "fact23", "fact13"])
+                         ids=["rescale3", "rescale_c-", "rescale_polar_c+", "fact32", "fact23", "fact13"])
 def test_induced_metric_is_gradient_flow(q):
     """At the section point, d/dt project(θ) under θ' = −∇L equals −g⁻¹(x) ∇ℓ(x) (1e-12)."""
     A = jax.random.normal(jax.random.PRNGKey(1), (q.dim,))
