@@ -202,13 +202,13 @@ def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation
         ginv = fac.inv_metric_centres
 
         def H_field(p):  # p (d, *shape)
-            return 0.5 * jnp.sum(ginv * p * p, axis=0)
+            return 0.5 * ham.sum_components(ginv * p * p)
 
         def H_point(xp, pp):
             return 0.5 * jnp.sum(pp * pp / jnp.diag(eq.manifold.metric(xp)))
     elif eq.is_default_hamiltonian:
         def H_field(p):
-            return 0.5 * jnp.sum(p * p, axis=0)
+            return 0.5 * ham.sum_components(p * p)
 
         def H_point(xp, pp):
             return 0.5 * jnp.sum(pp * pp)
@@ -244,15 +244,36 @@ def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation
                                                         axis=a, ng=ng))
         return nu * _sum_axes(terms)
 
+    # |dH/dp_i| bounds over the box [min(p-,p+), max(p-,p+)] per cell: analytic where known
+    if coeffs is not None:
+        cfull = coeffs if coeffs.ndim > 1 else coeffs.reshape((d,) + (1,) * d)
+
+        def alpha_local(pm, pp):
+            return jnp.maximum(jnp.abs(pm), jnp.abs(pp)) * cfull
+    elif eq.max_speed is not None:
+        bound = jax.vmap(eq.max_speed)
+        shape_ = grid.shape
+
+        def alpha_local(pm, pp):
+            lo = jnp.moveaxis(jnp.minimum(pm, pp), 0, -1).reshape(-1, d)
+            hi = jnp.moveaxis(jnp.maximum(pm, pp), 0, -1).reshape(-1, d)
+            return jnp.moveaxis(bound(x.reshape(-1, d), lo, hi).reshape(shape_ + (d,)), -1, 0)
+    else:
+        def alpha_local(pm, pp):
+            return ham.lf_alpha_local(dHdp, x, pm, pp)
+
+    def alpha_global(pm, pp):
+        return jnp.max(alpha_local(pm, pp).reshape(d, -1), axis=1)
+
     if flux == "godunov":
         def hhat(pm, pp):
             return ham.godunov_separable(pm, pp, coeffs)
     elif flux == "lf":
         def hhat(pm, pp):
-            return ham.lax_friedrichs(H_field(0.5 * (pm + pp)), pm, pp, ham.lf_alpha_global(dHdp, x, pm, pp))
+            return ham.lax_friedrichs(H_field(0.5 * (pm + pp)), pm, pp, alpha_global(pm, pp))
     else:
         def hhat(pm, pp):
-            return ham.lax_friedrichs(H_field(0.5 * (pm + pp)), pm, pp, ham.lf_alpha_local(dHdp, x, pm, pp))
+            return ham.lax_friedrichs(H_field(0.5 * (pm + pp)), pm, pp, alpha_local(pm, pp))
 
     def rhs(u, t):
         pm, pp, _ = derivatives(u, t)
@@ -269,13 +290,8 @@ def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation
 
     def max_dt(u):
         pm, pp, _ = derivatives(u, 0.0)
-        if coeffs is not None:
-            c = coeffs if coeffs.ndim > 1 else coeffs.reshape((d,) + (1,) * d)
-            speeds = jnp.maximum(jnp.abs(pm), jnp.abs(pp)) * c
-            alpha = jnp.max(speeds.reshape(d, -1), axis=1)
-        else:
-            alpha = ham.lf_alpha_global(dHdp, x, pm, pp)
-        adv = jnp.sum(alpha / jnp.asarray(dx, dtype))
+        alpha = alpha_global(pm, pp)
+        adv = ham.sum_components(alpha / jnp.asarray(dx, dtype))
         return 1.0 / (adv + visc_rate + 1e-300)
 
     def gradient(u):

@@ -70,15 +70,20 @@ class HamiltonJacobi(eqx.Module):
         separable_coefficients: for :math:`H = \tfrac12\sum_i a_i p_i^2` with constant
             ``a_i > 0`` (enables the exact Godunov numerical Hamiltonian); ``None`` when
             unknown. The default Hamiltonian on flat space sets ``(1, ..., 1)``.
+        max_speed: optional ``max_speed(x, p_lo, p_hi) -> (d,)``, a bound on
+            :math:`|\partial H/\partial p_i|` over the box ``p_lo <= p <= p_hi`` at one point
+            (Lax–Friedrichs dissipation and the CFL step); ``None``: evaluated by autodiff at
+            the box corners (exact for convex quadratic H).
     """
 
     hamiltonian: Optional[Callable] = eqx.field(static=True, default=None)
     nu: float = eqx.field(static=True, default=0.0)
     manifold: Any = eqx.field(static=True, default=None)
     separable_coefficients: Optional[tuple[float, ...]] = eqx.field(static=True, default=None)
+    max_speed: Optional[Callable] = eqx.field(static=True, default=None)
 
     def __init__(self, hamiltonian: Optional[Callable] = None, nu: float = 0.0, manifold: Any = None,
-                 separable_coefficients: Optional[tuple[float, ...]] = None):
+                 separable_coefficients: Optional[tuple[float, ...]] = None, max_speed: Optional[Callable] = None):
         if hamiltonian is not None and not callable(hamiltonian):
             raise QShockInputError("hamiltonian must be a callable H(x, p)")
         self.hamiltonian = hamiltonian
@@ -89,6 +94,9 @@ class HamiltonJacobi(eqx.Module):
             if any(a < 0 for a in separable_coefficients):
                 raise QShockInputError("separable Hamiltonian coefficients must be >= 0")
         self.separable_coefficients = separable_coefficients
+        if max_speed is not None and not callable(max_speed):
+            raise QShockInputError("max_speed must be a callable max_speed(x, p_lo, p_hi)")
+        self.max_speed = max_speed
 
     name = "hj"
 

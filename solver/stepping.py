@@ -131,14 +131,12 @@ def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limite
                 last = dt_ >= remaining * (1 - 1e-12)
                 dt_ = jnp.where(last, remaining, dt_)
                 un = ssprk3_step(rhs, u, t, dt_)
-                fin = jnp.isfinite(un)
-                ok = jnp.all(fin)
+                ok = jnp.all(jnp.isfinite(un))
                 tn = jnp.where(last, t_next, t + dt_)
                 collapsed = (~last) & (dt_ <= 1e-14 * jnp.maximum(jnp.abs(t_next), 1.0))
                 status = jnp.where(~ok, 1, jnp.where(n + 1 >= max_steps, 2, jnp.where(collapsed, 3, 0)))
-                status = status.astype(jnp.int32)
-                ibad = jnp.where(ok, ibad, jnp.argmin(fin.ravel())).astype(jnp.int32)
-                return (jnp.where(ok, un, u), jnp.where(ok, tn, t), n + 1, status, ibad)
+                # on a blow-up the non-finite state is kept (the loop stops; it locates the failure)
+                return (un, jnp.where(ok, tn, t), n + 1, status.astype(jnp.int32), ibad)
 
             carry = jax.lax.while_loop(cond, body, carry)
             return carry, carry[0]
@@ -146,6 +144,7 @@ def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limite
         def run(u0):
             init = (u0, ts[0], jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
             (u, t, n, status, ibad), us = jax.lax.scan(interval, init, ts[1:])
+            ibad = jnp.argmin(jnp.isfinite(u).ravel()).astype(jnp.int32)
             return jnp.concatenate([u0[None], us]), n, status, t, ibad
 
     elif method == "ssprk3-fixed":
