@@ -1,13 +1,22 @@
-"""qshock.solver: finite-volume and spectral solvers for Burgers and Hamilton–Jacobi equations."""
+"""qshock.solver: finite-volume and spectral solvers for Burgers and Hamilton–Jacobi equations.
+
+``solve(equation, grid, u0, t1, scheme=..., flux=..., cfl=..., save_at=...)`` is the entry point;
+see :mod:`solver.stepping`.
+"""
 
 from .errors import BlowUpError, CFLError, QShockInputError
 from .grid import Boundary, Grid
 from .equations import Burgers, HamiltonJacobi, quadratic_hamiltonian
 from .solution import Solution
+from .schemes import Scheme
+from .stepping import build_stepper, solve
 
 __all__ = [
     "BlowUpError", "CFLError", "QShockInputError",
     "Boundary", "Grid",
     "Burgers", "HamiltonJacobi", "quadratic_hamiltonian",
-    "Solution",
+    "Solution", "Scheme", "solve", "build_stepper",
 ]
+
+# subpackages: solver.exact (exact solutions), solver.spectral (Fourier / spherical harmonics),
+# solver.shocks (prediction and detection), solver.charts (manifold charts for the FV solver)
