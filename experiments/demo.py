@@ -116,6 +116,7 @@ def _sphere_part(out_dir: str, log) -> dict:
 def _training_part(out_dir: str, log) -> dict | None:
     try:
         from experiments import train_cli
+        from experiments.runstore import read_metrics
     except ImportError:
         return None
     import argparse
@@ -123,15 +124,37 @@ def _training_part(out_dir: str, log) -> dict | None:
     p = argparse.ArgumentParser()
     train_cli.add_arguments(p)
     run_dir = os.path.join(out_dir, "train_mlp_digits")
-    args = p.parse_args(["--model", "mlp", "--data", "digits", "--optimizer", "sgd", "--lr", "0.5", "--batch", "128",
-                         "--steps", "300", "--seed", "0", "--out", run_dir, "--quiet"])
+    lr = 0.5
+    args = p.parse_args(["--model", "mlp", "--data", "digits", "--optimizer", "sgd", "--lr", str(lr), "--batch",
+                         "128", "--steps", "300", "--seed", "0", "--out", run_dir, "--quiet"])
     train_cli.run(args)
-    summary_path = os.path.join(run_dir, "summary.json")
-    summary = json.load(open(summary_path)) if os.path.exists(summary_path) else {}
-    log(f"[3] SGD on digits (MLP, lr 0.5, batch 128, 300 steps): run directory {run_dir}")
-    if summary:
-        log("    " + ", ".join(f"{k}={v}" for k, v in list(summary.items())[:6]))
-    return summary
+    ds = read_metrics(run_dir)
+    sharp = np.asarray(ds["obs_sharpness"])[0, :, 0]
+    qsharp = np.asarray(ds["obs_quotient_sharpness"])[0]
+    events = json.load(open(os.path.join(run_dir, "events.json")))
+    obs_steps = np.asarray(ds["obs_step"])
+
+    def first_step(mask):
+        idx = np.flatnonzero(mask)
+        return int(obs_steps[idx[0]]) if idx.size else None
+
+    fold, diverge = first_step(lr * sharp >= 1.0), first_step(lr * sharp >= 2.0)
+    res = {
+        "final_train_loss": float(np.asarray(ds["obs_train_loss"])[0, -1]),
+        "final_test_accuracy": float(np.asarray(ds["obs_test_accuracy"])[0, -1]),
+        "max_sharpness": float(sharp.max()), "edge_of_stability_2_over_lr": 2.0 / lr,
+        "max_quotient_sharpness": float(qsharp.max()),
+        "events": [{k: e[k] for k in ("kind", "step", "size")} for e in events],
+        "gd_map_fold_step": fold, "gd_map_unstable_step": diverge,
+    }
+    log(f"[3] SGD on digits (MLP, lr {lr}, batch 128, 300 steps): test accuracy {res['final_test_accuracy']:.3f}; "
+        f"max sharpness {res['max_sharpness']:.2f} vs 2/lr = {2 / lr:.1f}; quotient sharpness max "
+        f"{res['max_quotient_sharpness']:.2f}")
+    log(f"    GD map x -> x - lr grad L folds (lr*lambda_max >= 1) by step {fold} and is unstable along the top "
+        f"eigenvector (lr*lambda_max >= 2) by step {diverge} (sharpness sampled every {int(obs_steps[1] - obs_steps[0])} steps)")
+    log("    events: " + ("; ".join(f"{e['kind']} at step {e['step']} (size {e['size']:.3g})" for e in events)
+                          or "none"))
+    return res
 
 
 def run(args) -> int:
