@@ -4,8 +4,8 @@
   Dirichlet ghosts) converges to u = −2ν log(1 + ε e^{−2νt} X₁) at order 2;
 * pole ghost cells are the geometric continuation across the pole (S² and S³);
 * O(n)-invariant solves on 2-D/3-D Cartesian grids equal the radial-quotient solve (weight r^{n−1});
-* scale invariance: S_r (metric r² g_S) at time t equals S¹ ... S_1 at t/r²; on R² the
-  degree-0 field follows the circle solve at t/r² up to O(t²) (the radial coupling);
+* scale invariance: S_r (metric r² g_S) at time t equals the unit sphere at t/r² (exact); on R²
+  a degree-0 field follows the circle solve at t/r² up to O(t²) (the radial coupling);
 * chamber walls: the reflecting chamber solve equals the symmetric full-space solve; the
   Neumann heat kernel by images on the m = 2 and m = 3 chambers.
 """
@@ -372,7 +372,7 @@ def test_neumann_heat_kernel_by_images(m):
     s = solve(eq, grid, exact(0.0), t1, scheme="weno5", flux="llf", cfl=0.4)
     got, want = np.asarray(s.u[-1]), np.asarray(exact(t1))
     rel = np.max(np.abs(got - want)) / np.max(want)
-    assert rel < 2e-2, rel
+    assert rel < (5e-3 if m == 2 else 2e-2), rel  # measured 1.7e-3 (48×24) and 1.2e-2 (30×12)
     # mass: the images conserve ∫φ over the chamber (the far field is negligible here)
     w = np.ones(grid.shape) if manifold is None else np.asarray(grid.points()[..., 0])
     mass0, mass1 = (float(np.sum(np.asarray(v) * w)) for v in (exact(0.0), got))
@@ -384,3 +384,16 @@ def test_non_orthogonal_chart_is_refused():
     g = Grid((-1.0, 0.0), (1.0, 1.0), (8, 8), ("outflow", "reflect"), names)
     with pytest.raises(QShockInputError, match="orthogonal"):
         solve(HamiltonJacobi(nu=NU, manifold=m), g, np.zeros((8, 8)), 0.1, scheme="godunov")
+
+
+def test_burgers_metric_form_refuses_weighted_chart():
+    """p_t + (p²/2g)_x = ν∂_x[g^{-1/2}∂_x(g^{-1/2}p)] assumes density √g: R³/O(3) (weight r²) is refused."""
+    from solver._rhs import build_rhs
+    from solver.equations import Burgers
+    from solver.schemes import Scheme
+
+    g = Grid(0.0, 2.0, 16, Boundary("reflect", upper="outflow"), ("r",))
+    with pytest.raises(QShockInputError, match="weight"):
+        build_rhs(Burgers(nu=0.1, manifold=RadialQuotient(3)), g, Scheme("muscl"))
+    disc = build_rhs(Burgers(nu=0.1, manifold=RadialQuotient(1)), g, Scheme("muscl"))  # weight 1 = √g: fine
+    assert disc.field_shape == (16,)
