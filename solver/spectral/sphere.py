@@ -232,7 +232,8 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
 
     Returns:
         :class:`solver.Solution` on a ('theta', 'phi') grid; for ``'gl'`` the θ nodes are not
-        the grid's cell centres: the true nodes are in ``metadata['theta_nodes']``. For HJ,
+        the grid's cell centres: the true nodes are in ``Solution.coords`` (written to NetCDF)
+        and ``metadata['theta_nodes']``. For HJ,
         ``p = (∂_θ u, ∂_φ u)`` (coordinate covector, shape ``(nt, 2, Nθ, Nφ)``).
 
     Raises:
@@ -290,8 +291,10 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
     meta = {"equation": equation.name, "scheme": "spectral", "method": "spherical-harmonic",
             "nu": nu, "L": int(L), "sampling": sampling, "dt": 0.0,
             "theta_nodes": tuple(float(v) for v in T.theta), "phi_nodes": tuple(float(v) for v in T.phi)}
+    # the true nodes go to NetCDF (Gauss–Legendre theta nodes are not the grid's cell centres)
+    coords = {"theta": tuple(float(v) for v in T.theta), "phi": tuple(float(v) for v in T.phi)}
     return Solution(t=jnp.asarray(ts), u=jnp.asarray(out), grid=T.grid(), p=None if p is None else jnp.asarray(p),
-                    n_steps=0, metadata=meta)
+                    n_steps=0, metadata=meta, coords=coords)
 
 
 def _check_band(T: SphereTransform, f, c, name, tol: float = 1e-8):
