@@ -594,10 +594,15 @@ def write_figures(ctx: Context, folder: str) -> list[str]:
         ns = np.array([20, 320])
         for p, ls in ((1, ":"), (2, "--"), (5, "-.")):
             ax.loglog(ns, 0.5 * (ns / 20.0) ** (-p), "k" + ls, lw=0.8, label=f"order {p}")
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+        ax.set_xticks([20, 40, 80, 160, 320])
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("cells N")
         ax.set_ylabel("error")
         ax.set_title("Convergence of the finite-volume schemes")
-        ax.legend(ncol=2)
+        ax.legend(ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         paths += save(fig, f"{folder}/convergence")
     if "xt" in ctx.figdata:
         x, ts, u, pred = ctx.figdata["xt"]

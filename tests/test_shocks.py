@@ -19,7 +19,7 @@ TWO_PI = 2 * np.pi
 
 
 # ----------------------------------------------------------------------------- closed forms
-@pytest.mark.parametrize("lam0,k", [(-1.0, 1.0), (-2.0, 0.5), (0.0, 1.0), (1.0, 4.0), (3.0, 0.25), (-0.3, 2.0)])
+@pytest.mark.parametrize("lam0,k", [(-1.0, 1.0), (0.0, 1.0), (3.0, 0.25)])
 def test_constant_curvature_closed_form_matches_riccati_integration(lam0, k):
     closed = constant_curvature_blowup(lam0, k)
     integ = riccati_scalar_blowup(lam0, k)
@@ -50,23 +50,36 @@ def test_sphere_fold_times_match_closed_form_riccati_and_geodesics():
     expected = constant_curvature_blowup(b * np.cos(psi), (b * np.sin(psi)) ** 2)
     np.testing.assert_allclose(expected, (np.pi - psi) / (b * np.sin(psi)), rtol=1e-12)
     f = _point_fn(lambda th, ph: b * jnp.sin(th) * jnp.cos(ph))
-    gfun, hfun = _Wrap(jax.grad(f)), _Wrap(jax.hessian(f))
+    gfun = _Wrap(jax.grad(f))
     H = _Wrap(lambda x, p: 0.5 * p @ m.inverse_metric(x) @ p)
     t_geo, _ = sphere_fold_times(m, gfun, feet, 5.0, n_save=513)
-    t_ode, *_ = jacobi_fold_times(H, gfun, hfun, jnp.asarray(feet), 5.0, n_save=513)
     np.testing.assert_allclose(t_geo, expected, rtol=2e-3)
-    np.testing.assert_allclose(t_ode, expected, rtol=2e-3)
     # lens foot at e1: transverse eigenvalue -mu, along-flow 0, k = q^2  ->  [pi/2 - arctan(mu/q)]/q
     q, mu = 1.0, 1.0
     f2 = _point_fn(_sphere_lens(q, mu, 4))
     g2, h2 = _Wrap(jax.grad(f2)), _Wrap(jax.hessian(f2))
     foot = np.array([[np.pi / 2, 0.0]])
-    t_ode2, *_ = jacobi_fold_times(H, g2, h2, jnp.asarray(foot), 3.0, n_save=1025)
-    t_geo2, _ = sphere_fold_times(m, g2, foot, 3.0, n_save=1025)
+    t_ode2, *_ = jacobi_fold_times(H, g2, h2, jnp.asarray(foot), 2.0, n_save=257)
+    t_geo2, _ = sphere_fold_times(m, g2, foot, 2.0, n_save=513)
     want = constant_curvature_blowup(-mu, q * q)
     assert abs(want - np.pi / 4) < 1e-12
     assert abs(t_ode2[0] - want) < 1e-4 and abs(t_geo2[0] - want) < 1e-4
     assert want < 1.0 / mu  # shorter than the flat value
+
+
+@pytest.mark.slow
+def test_sphere_umbilic_convex_focus_riccati_ode():
+    """Convex data u0 = b X1 still focus (at +e1): the diffrax Jacobi/Riccati route agrees with the closed form."""
+    from manifolds import Sphere
+    from solver.shocks.predict import _Wrap, _point_fn
+
+    m = Sphere(3)
+    b, psi = 0.8, np.array([0.8, 1.5])
+    feet = np.stack([np.full(2, np.pi / 2), np.pi - psi], -1)
+    f = _point_fn(lambda th, ph: b * jnp.sin(th) * jnp.cos(ph))
+    H = _Wrap(lambda x, p: 0.5 * p @ m.inverse_metric(x) @ p)
+    t_ode, *_ = jacobi_fold_times(H, _Wrap(jax.grad(f)), _Wrap(jax.hessian(f)), jnp.asarray(feet), 5.0, n_save=513)
+    np.testing.assert_allclose(t_ode, (np.pi - psi) / (b * np.sin(psi)), rtol=2e-3)
 
 
 # ----------------------------------------------------------------------------- flat prediction
@@ -141,11 +154,6 @@ def _predict_detect_random(n_ics, n_cells=256):
         assert dx < 0.1, (j, det.location, x_pred)
 
 
-def test_random_periodic_ics_five():
-    _predict_detect_random(5)
-
-
-@pytest.mark.slow
 def test_random_periodic_ics_twenty():
     _predict_detect_random(20)
 
@@ -238,10 +246,17 @@ def _sphere_check(data, n=96, w=0.8):
         assert np.linalg.norm(np.subtract(det.location, preds[j].location)) < 0.1
 
 
-def test_sphere_curvature_matters_one():
-    _sphere_check(S2_DATA[:1])
-
-
 @pytest.mark.slow
 def test_sphere_curvature_matters_five():
     _sphere_check(S2_DATA)
+
+
+def test_detect_hj_2d_kink_on_periodic_seam():
+    """HJ, u0 = cos x + cos(y)/2: the kink line x = 0 lies on the periodic seam; t* = 1."""
+    g = Grid((0, 0), (TWO_PI, TWO_PI), (48, 48))
+    X, Y = g.mesh()
+    ts = np.linspace(0, 1.5, 31)
+    s = solve(HamiltonJacobi(), g, jnp.cos(X) + 0.5 * jnp.cos(Y), 1.5, save_at=ts)
+    d = detect(s)
+    assert d.method == "gradient-fit" and abs(d.time - 1.0) <= 2 * (ts[1] - ts[0])
+    assert min(abs(d.location[0]), abs(d.location[0] - TWO_PI)) < 0.1

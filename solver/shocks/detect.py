@@ -7,7 +7,8 @@ velocity field is ``u`` for Burgers and ``p = ∇u`` for HJ):
   obeys :math:`G = 1/(t^*-t)` exactly along flat characteristics (:math:`λ = λ_0/(1+tλ_0)`) and
   to leading order on curved ones (Riccati: :math:`s \approx -1/(t^*-t)`). Every output at which
   the gradient is still resolved (:math:`G\,Δx \le r\cdot\operatorname{osc}(v_0)`, and for ν > 0
-  below a quarter of the peak) gives :math:`t_k + 1/G_k`; with three or more such outputs a
+  below a quarter of the peak; ``r`` is doubled up to twice until three outputs qualify) gives
+  :math:`t_k + 1/G_k`; with three or more such outputs a
   straight-line fit of :math:`1/G` against ``t`` (its zero) absorbs the curvature correction.
   The shock place is the steepest point at the last resolved output moved along its
   characteristic to :math:`t^*`.
@@ -51,9 +52,13 @@ def _velocity(solution):
 
 
 def _diff(f, axis, periodic, h=1.0):
+    """Forward difference ``f_{i+1} - f_i`` (a jump shows in full, as in 1-D); the last cell
+    of an open axis repeats its neighbour's value."""
     if periodic:
-        return (np.roll(f, -1, axis) - np.roll(f, 1, axis)) / (2 * h)
-    return np.gradient(f, h, axis=axis, edge_order=1)
+        return (np.roll(f, -1, axis) - f) / h
+    d = np.diff(f, axis=axis) / h
+    last = np.take(d, [-1], axis=axis)
+    return np.concatenate([d, last], axis=axis)
 
 
 def _embedding(grid, manifold):
@@ -80,7 +85,7 @@ def compression_history(solution, manifold=None, pole_margin: float = 0.0, edge_
     the velocity there (chart coordinates per unit time) and the physical cell size there.
 
     1-D: ``G = max_i -(v_{i+1} - v_i)/(h√g)`` over faces (a jump of ``J`` reads ``J/h``).
-    N-D: ``-λ_min`` of the symmetrised ambient velocity gradient by centred differences
+    N-D: ``-λ_min`` of the symmetrised ambient velocity gradient by forward differences
     (the sphere's chart is embedded). Cells closer than ``pole_margin`` (chart units, at least
     two cells) to a ``pole`` face, and the ``edge_cells`` cells next to any other non-periodic
     face (where the boundary's ghost cells enter the gradient), are ignored.
@@ -124,7 +129,14 @@ def compression_history(solution, manifold=None, pole_margin: float = 0.0, edge_
     X, A = _embedding(g, manifold)
     W = v if A is None else np.einsum("...Dj,tj...->tD...", A, v)  # (nt, D, *shape)
     D = W.shape[1]
-    dX = [_diff(X, 1 + a, g.periodic[a]) for a in range(d)]  # (D, *shape) per axis (scaled by 1/2 cell)
+    if A is None:  # flat: exact spacings (raw differences would jump across a periodic seam)
+        dX = []
+        for a in range(d):
+            e = np.zeros((d,) + g.shape)
+            e[a] = g.dx[a]
+            dX.append(e)
+    else:
+        dX = [_diff(X, 1 + a, g.periodic[a]) for a in range(d)]  # (D, *shape) chord per axis
     norms = [np.sqrt(np.sum(dx * dx, axis=0)) for dx in dX]
     tang = [dx / n for dx, n in zip(dX, norms)]
     M = np.zeros((nt,) + g.shape + (d, d))
@@ -303,14 +315,23 @@ def detect(solution, *, manifold: Any = None, nu: Optional[float] = None, resolu
             details["layer_width_theory"] = 2 * nu / a if a > 0 else math.inf
     # --- gradient fit on resolved outputs
     gmax = float(np.max(G))
-    ok = (t > 0) & (G > 0) & (G * hphys <= resolution * max(osc, 1e-300)) & (G > G[0])
-    if nu > 0:
-        ok &= G <= 0.25 * gmax
-    # only the contiguous run of resolved outputs that ends before the first unresolved one
-    first_bad = np.nonzero((t > 0) & ~ok & (G * hphys > resolution * osc))[0]
-    if first_bad.size:
-        ok &= np.arange(len(t)) < first_bad[0]
-    ks = np.nonzero(ok)[0]
+
+    def resolved(r):
+        ok = (t > 0) & (G > 0) & (G * hphys <= r * max(osc, 1e-300)) & (G > G[0])
+        if nu > 0:
+            ok &= G <= 0.25 * gmax
+        # only the run of resolved outputs before the first unresolved one
+        first_bad = np.nonzero((t > 0) & (G * hphys > r * osc))[0]
+        if first_bad.size:
+            ok &= np.arange(len(t)) < first_bad[0]
+        return np.nonzero(ok)[0]
+
+    # coarse grids: relax the criterion until three outputs qualify
+    for r in (resolution, 2 * resolution, 4 * resolution):
+        ks = resolved(r)
+        if ks.size >= 3:
+            break
+    details["resolution_used"] = r
     est = None
     if ks.size >= 2:
         fixed = t[ks] + 1.0 / G[ks]
