@@ -146,7 +146,7 @@ def compression_history(solution, manifold=None, pole_margin: float = 0.0, edge_
             M[..., a, b] = np.sum(tang[a][None] * dW, axis=1)
     M = 0.5 * (M + np.swapaxes(M, -1, -2))
     lam = np.linalg.eigvalsh(M)[..., 0]
-    # cells next to a pole: the centred differences straddle the coordinate singularity, and
+    # cells next to a pole: the differences straddle the coordinate singularity, and
     # the chart solution carries the pole treatment's error there; they are left out
     for a, b in enumerate(g.boundaries):
         if "pole" in (b.kind, b.upper):

@@ -431,8 +431,15 @@ def _sphere(manifold, grad_f, lo, hi, periodic, shape, t_max, n_sample, flat_t):
             x_best, t_best = cand[j], float(ts_c[j])
         hh = hh / 2.5
     t_newton, X = sphere_fold_point(manifold, grad_f, x_best, t_best)
-    t_final = t_newton if abs(t_newton - t_best) < dt else t_best
+    polished = abs(t_newton - t_best) < dt
+    t_final = t_newton if polished else t_best
+    if not polished:  # Newton left the bracket (degenerate fold): the grid point's position
+        from .geodesic import _flow
+
+        X = np.asarray(_flow(manifold, grad_f, jnp.asarray(x_best), t_best))
     loc = np.asarray(manifold.from_embedding(jnp.asarray(X)))
-    return ShockEstimate(float(t_final), tuple(float(c) for c in loc), float(change + abs(t_newton - t_best) * 0 + 1e-9),
+    # sampling of the feet (last refinement change) plus, unpolished, the time-grid spacing
+    unc = change + (0.0 if polished else dt) + 1e-9 * t_final
+    return ShockEstimate(float(t_final), tuple(float(c) for c in loc), float(unc),
                          "sphere-geodesic", location_uncertainty=float(np.max(hh) * 2.5),
                          details={"foot": [float(c) for c in x_best], "t_max": t_max, "flat_time": flat_t})
