@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from experiments.cli import main
 from experiments.verify import run_checks
 
@@ -62,3 +60,24 @@ def test_shocks_cli_bad_input_exit_2(capsys):
     err = capsys.readouterr().err
     assert "--ic" in err and "nu" in err
     assert "Traceback" not in err
+
+
+def test_figures_written_as_pdf_and_png(tmp_path):
+    import numpy as np
+
+    from experiments.verify import Context, write_figures
+    from solver.shocks import ShockEstimate
+
+    ctx = Context(quick=True)
+    ctx.figdata["conv"] = {"Burgers godunov": ([40, 80], [0.1, 0.05])}
+    x = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    ts = np.linspace(0, 1.5, 4)
+    ctx.figdata["xt"] = (x, ts, np.sin(x)[None].repeat(4, 0), ShockEstimate(1.0, (np.pi,), 0.0, "flat-burgers"))
+    ctx.figdata["random"] = (np.array([0.5, 1.0]), np.array([0.51, 0.99]))
+    paths = write_figures(ctx, str(tmp_path))
+    names = sorted(p.rsplit("/", 1)[1] for p in paths)
+    assert names == sorted(f"{s}.{e}" for s in ("convergence", "xt_burgers", "shock_times") for e in ("pdf", "png"))
+    for p in paths:
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+        assert head.startswith(b"%PDF") if p.endswith(".pdf") else head.startswith(b"\x89PNG")

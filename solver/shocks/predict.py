@@ -21,7 +21,7 @@ derivative approximations plus the sub-cell offset of the discrete extremum (cel
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -374,11 +374,6 @@ def _jacobi(H, p0, dp0, lo, hi, periodic, shape, t_max, n_jacobi, n_save, flat_t
         return ShockEstimate(math.inf, None, 0.0, "jacobi-riccati",
                              details={"t_max": t_max, "flat_time": flat_t})
     best = {"x0": pts[i], "t": float(times[i]), "x": xs[i], "err": float(err[i])}
-
-    def obj_only(p):
-        t, x, _, e = objective(p)
-        obj_only.last = (t, x, e)
-        return t
 
     x_best, t_best, change = pts[i], float(times[i]), 0.0
     hh = np.asarray(h, float)

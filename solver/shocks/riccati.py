@@ -110,8 +110,9 @@ def jacobi_fold_times(H: Callable, p0: Callable, dp0: Callable, x0, t_max: float
     r"""First focal time of the characteristic from each foot in ``x0`` (shape ``(B, d)``).
 
     Integrates Hamilton's equations and the Jacobi system with diffrax (vmapped over the feet),
-    saving ``det X`` on ``n_save`` equally spaced times in ``[0, t_max]``; the first sign change
-    is located by quadratic interpolation through three saved values (linear at the edges).
+    saving ``det X`` on ``n_save`` equally spaced times in ``[0, t_max]``; the first zero is
+    located by :func:`solver.shocks._fold.first_folds` (sign change by a parabola through three
+    samples, or an umbilic touch where two directions focus at once).
 
     Args:
         H: ``H(x, p)`` for one point (``(d,)`` arrays, scalar out); hashable (a plain function).
@@ -120,8 +121,8 @@ def jacobi_fold_times(H: Callable, p0: Callable, dp0: Callable, x0, t_max: float
     Returns:
         ``(times, positions, momenta, err)`` as numpy arrays: ``times[b]`` the fold time
         (``inf`` if none before ``t_max`` or the trajectory failed), ``positions[b]``/``momenta[b]``
-        the characteristic's ``x`` and ``p`` at the saved time nearest the fold, ``err[b]`` the
-        difference between the linear and quadratic root estimates (a time uncertainty).
+        the characteristic's ``x`` and ``p`` interpolated to the fold, ``err[b]`` the difference
+        between the linear and parabolic root estimates (a time uncertainty).
     """
     x0 = jnp.asarray(x0)
     ts, (det, xs, ps) = _fold_batch(x0, jnp.asarray(float(t_max), x0.dtype), H, p0, dp0, int(n_save), int(max_steps))
