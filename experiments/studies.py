@@ -199,12 +199,13 @@ def _eos(p, seeds, out, resume, log):
                      "osc onset": _stat(g("oscillation_onset"))[:2],
                      "first spike": _stat([d["loss_spikes"][0] if d["loss_spikes"] else None for d in its])[:2],
                      "final loss": _stat(g("final_loss"))[:2],
-                     "_fmt": [f"{lr:g}", f"{2 / lr:.3g}", _fmt(g("max_sharpness")), _fmt(g("max_ratio")),
+                     "lambda0": _stat(g("lambda0"))[:2],
+                     "_fmt": [f"{lr:g}", f"{2 / lr:.3g}", _fmt(g("lambda0")), _fmt(g("max_sharpness")), _fmt(g("max_ratio")),
                               _fmt(g("step_eta_lambda_gt1")), _fmt(g("step_eta_lambda_gt2")),
                               _fmt(g("oscillation_onset")),
                               _fmt([d["loss_spikes"][0] if d["loss_spikes"] else None for d in its]),
                               _fmt(g("final_loss"))]})
-    header = ["eta", "2/eta", "max lam", "max lam/(2/eta)", "step eta*lam>1", "step eta*lam>2",
+    header = ["eta", "2/eta", "lam0", "max lam", "max lam/(2/eta)", "step eta*lam>1", "step eta*lam>2",
               "osc onset", "loss spike", "final loss"]
     return header, rows, items
 
