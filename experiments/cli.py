@@ -108,7 +108,7 @@ def cmd_solve(args) -> int:
     if not os.path.isdir(out_dir):
         raise _InputError(f"--out: directory {out_dir!r} does not exist")
     sol = prob.solve()
-    attrs = {"qshock_version": __version__, "command_line": " ".join(shlex.quote(a) for a in sys.argv),
+    attrs = {"qshock_version": __version__, "command_line": " ".join(shlex.quote(a) for a in _COMMAND_LINE),
              "ic": prob.ic_text, "t1": prob.t1}
     sol = _with_burgers_p(sol)
     sol.to_netcdf(args.out, attrs=attrs)
@@ -207,10 +207,14 @@ def _join_negative_values(argv, parser):
     return out
 
 
+_COMMAND_LINE: list = []
+
+
 def main(argv=None) -> int:
     """Entry point of the ``qshock`` console script."""
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    _COMMAND_LINE[:] = ["qshock", *argv]
     args = parser.parse_args(_join_negative_values(argv, parser))
     if args.command is None:
         parser.print_help()

@@ -5,8 +5,10 @@
    L1 error against the exact Lax–Oleinik entropy solution, and an x–t figure.
 2. Viscous HJ on the sphere S² (spherical chart) against the exact Cole–Hopf solution
    ``u = -2ν log(1 + ε e^{-2νt} x₁)``.
-3. When the training lab is installed: a short SGD run past the edge of stability on the
-   digits data, with loss-spike events and sharpness against the threshold 2/η.
+3. A short SGD run past the edge of stability on the digits data, with loss-spike events
+   and sharpness against the threshold 2/η (the GD map folds at ηλ = 1, diverges at 2).
+4. The catapult study: regime predicted from η·λ₀ (lazy < 2, catapult, divergent) against
+   the observed training of a two-layer network.
 
 Everything is written below ``--out`` (default ``demo_out/``).
 """
@@ -157,6 +159,18 @@ def _training_part(out_dir: str, log) -> dict | None:
     return res
 
 
+def _catapult_part(out_dir: str, log) -> dict | None:
+    try:
+        from experiments.studies import run_study
+    except ImportError:
+        return None
+    doc = run_study("catapult", out=os.path.join(out_dir, "study_catapult"), quiet=True)
+    log("[4] catapult study (predicted regime from eta*lambda_0 vs observed training; qshock experiment catapult):")
+    for line in doc["table"].splitlines():
+        log("    " + line)
+    return {"header": doc["header"], "rows": doc["rows"]}
+
+
 def run(args) -> int:
     """Entry point of ``qshock demo``."""
     out_dir = getattr(args, "out", None) or "demo_out"
@@ -171,6 +185,9 @@ def run(args) -> int:
     train = _training_part(out_dir, log)
     if train is not None:
         results["training"] = train
+    cat = _catapult_part(out_dir, log)
+    if cat is not None:
+        results["catapult"] = cat
     with open(os.path.join(out_dir, "demo.json"), "w") as fh:
         json.dump(results, fh, indent=1, default=float)
     log(f"done in {time.perf_counter() - t0:.0f} s; figures in {out_dir}/figures/, numbers in {out_dir}/demo.json")

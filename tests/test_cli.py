@@ -30,6 +30,7 @@ def test_solve_writes_netcdf_with_contract(tmp_path, capsys):
     for key in ("equation", "scheme", "flux", "nu", "cfl", "n_steps", "qshock_version", "command_line"):
         assert key in ds.attrs, key
     assert ds.attrs["equation"] == "burgers" and ds.attrs["scheme"] == "weno5"
+    assert ds.attrs["command_line"].startswith("qshock solve --equation burgers")
     # before the shock (t* = 1) the solution is the characteristic solution, to discretisation error
     x = ds["x"].values
     y = x.copy()
