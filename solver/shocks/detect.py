@@ -205,7 +205,10 @@ def smoothness_sensor(solution):
         b = _beta_max(v, 2 + a, g.periodic[a]).max(axis=1)  # over components
         best = np.maximum(best, b.reshape(nt, -1))
     i = np.argmax(best, axis=1)
-    return best[np.arange(nt), i] / osc ** 2, i
+    scale = osc ** 2
+    if not scale > 0:  # constant initial data: nothing can steepen
+        return np.zeros(nt), i
+    return best[np.arange(nt), i] / scale, i
 
 
 def total_variation(solution):
