@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..equations import HamiltonJacobi, _check_nu
+from .._validate import final_time
 from ..errors import QShockInputError
 from ..grid import Grid
 from ..solution import Solution
@@ -247,12 +248,7 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
             raise QShockInputError("solve_sphere: Cole–Hopf needs the default Hamiltonian H = |p|^2/2")
         if equation.nu <= 0:
             raise QShockInputError("solve_sphere: Cole–Hopf needs nu > 0")
-    try:
-        t1 = float(t1)
-    except (TypeError, ValueError):
-        raise QShockInputError(f"t1 must be a number, got {t1!r}") from None
-    if not math.isfinite(t1) or t1 < 0:
-        raise QShockInputError(f"t1 must be finite and >= 0, got {t1}")
+    t1 = final_time(t1)
     ts = np.array([0.0, t1]) if save_at is None else np.atleast_1d(np.asarray(save_at, dtype=np.float64))
     if ts.ndim != 1 or not np.all(np.isfinite(ts)) or np.any(ts < 0) or np.any(ts > t1 * (1 + 1e-12)):
         raise QShockInputError(f"save_at must be finite times within [0, t1={t1}]")

@@ -33,6 +33,7 @@ import numpy as np
 from jax import lax
 
 from ..equations import Burgers, HamiltonJacobi
+from .._validate import final_time
 from ..errors import BlowUpError, QShockInputError
 from ..grid import Grid
 from ..solution import Solution
@@ -60,12 +61,7 @@ def _check_inputs(equation, grid: Grid, u0, t1, dtype):
     for a, n in enumerate(grid.shape):
         if n < 4:
             raise QShockInputError(f"spectral solver: axis {grid.axis_names[a]!r} has {n} points; need at least 4")
-    try:
-        t1 = float(t1)
-    except (TypeError, ValueError):
-        raise QShockInputError(f"t1 must be a number, got {t1!r}") from None
-    if not math.isfinite(t1) or t1 < 0:
-        raise QShockInputError(f"t1 must be finite and >= 0, got {t1}")
+    t1 = final_time(t1)
     u0 = np.asarray(u0)
     if dtype is None:
         dtype = u0.dtype if np.issubdtype(u0.dtype, np.floating) else jnp.result_type(float)
