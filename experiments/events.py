@@ -27,15 +27,20 @@ def robust_z(x, ref):
     return (x - med) / max(mad, 1e-3 * abs(med) + 1e-12), med
 
 
-def loss_spikes(loss, window: int = 50, z_thresh: float = 6.0, steps=None):
-    """Loss spikes of one loss series (see module docstring): list of {step, size, ratio}."""
+def loss_spikes(loss, window: int = 50, z_thresh: float = 6.0, steps=None, min_ref: int = 5):
+    """Loss spikes of one loss series (see module docstring): list of {step, size, ratio}.
+
+    The reference is the trailing ``window`` steps; during the first ``window`` steps it is all
+    steps so far (at least ``min_ref``), so that early spikes (a catapult in the first steps)
+    are found too.
+    """
     loss = np.asarray(loss, float)
     steps = np.arange(len(loss)) if steps is None else np.asarray(steps)
     out, active = [], None
-    for t in range(min(window, len(loss)), len(loss)):
-        ref = loss[t - window:t]
+    for t in range(min(min_ref, len(loss)), len(loss)):
+        ref = loss[max(0, t - window):t]
         ref = ref[np.isfinite(ref)]
-        if ref.size < 5:
+        if ref.size < min_ref:
             continue
         z, med = robust_z(loss[t], ref)
         hit = (not np.isfinite(loss[t])) or z > z_thresh

@@ -45,3 +45,13 @@ def test_detect_events_tags_seed():
     loss += 1e-3 * np.random.default_rng(2).standard_normal((2, 300))
     ev = detect_events({"loss": loss}, {}, np.arange(1), [3, 7])
     assert [(e["seed"], e["step"], e["kind"]) for e in ev] == [(7, 200, "loss_spike")]
+
+
+def test_early_spike_inside_the_first_window_is_found():
+    from experiments.events import loss_spikes
+
+    loss = 2.0 * np.exp(-0.05 * np.arange(200))
+    loss[8] *= 40.0  # a catapult-like spike before a 50-step window could fill
+    spikes = loss_spikes(loss)
+    assert [s["step"] for s in spikes] == [8]
+    assert spikes[0]["ratio"] > 30
