@@ -23,7 +23,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax import lax
 
-from ._reconstruct import _check_method, _like, _resolve_ng, _sl, weno5_edge_pair
+from ._reconstruct import _like, _prepare_stencil, _sl, weno5_edge_pair
 
 __all__ = ["HJ_DERIVATIVES", "HJ_GHOST_CELLS", "one_sided_derivatives"]
 
@@ -42,13 +42,7 @@ def one_sided_derivatives(u, dx, method: str, axis: int = -1, ng: int | None = N
     Raises:
         QShockInputError: unknown method or too few ghost cells.
     """
-    need = _check_method(method, HJ_GHOST_CELLS, "HJ derivative")
-    u = jnp.asarray(u)
-    if not jnp.issubdtype(u.dtype, jnp.floating):
-        u = u.astype(jnp.result_type(float))
-    axis = axis % u.ndim
-    ng = _resolve_ng(u.shape[axis], ng, need, method)
-    n = u.shape[axis] - 2 * ng
+    u, axis, ng, n = _prepare_stencil(u, method, HJ_GHOST_CELLS, "HJ derivative", axis, ng)
     inv_dx = _like(1.0 / dx, u)
     if method == "upwind1":
         # differences at the N+1 faces around the interior cells

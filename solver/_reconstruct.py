@@ -214,6 +214,20 @@ def _slope(dm, dp, method: str):
     return jnp.where(same, 2.0 * prod / den, jnp.zeros_like(dm))
 
 
+def _prepare_stencil(q, method: str, table: dict, what: str, axis: int, ng):
+    """Shared kernel preamble: validate the method and ghost width, make ``q`` floating.
+
+    Returns ``(q, axis, ng, n)`` with ``axis`` non-negative and ``n`` interior cells.
+    """
+    need = _check_method(method, table, what)
+    q = jnp.asarray(q)
+    if not jnp.issubdtype(q.dtype, jnp.floating):
+        q = q.astype(jnp.result_type(float))
+    axis = axis % q.ndim
+    ng = _resolve_ng(q.shape[axis], ng, need, method)
+    return q, axis, ng, q.shape[axis] - 2 * ng
+
+
 def reconstruct(q, method: str, axis: int = -1, ng: int | None = None, eps: float | None = None):
     r"""Reconstruct left/right face states from ghost-padded cell averages along ``axis``.
 
@@ -229,13 +243,7 @@ def reconstruct(q, method: str, axis: int = -1, ng: int | None = None, eps: floa
     Raises:
         QShockInputError: unknown method or too few ghost cells.
     """
-    need = _check_method(method, GHOST_CELLS, "reconstruction")
-    q = jnp.asarray(q)
-    if not jnp.issubdtype(q.dtype, jnp.floating):
-        q = q.astype(jnp.result_type(float))
-    axis = axis % q.ndim
-    ng = _resolve_ng(q.shape[axis], ng, need, method)
-    n = q.shape[axis] - 2 * ng
+    q, axis, ng, n = _prepare_stencil(q, method, GHOST_CELLS, "reconstruction", axis, ng)
     m = n + 1
     if method == "first":
         return _sl(q, ng - 1, m, axis), _sl(q, ng, m, axis)

@@ -6,15 +6,25 @@ import math
 
 from .errors import QShockInputError
 
-__all__ = ["final_time"]
+__all__ = ["nonnegative", "final_time", "viscosity"]
+
+
+def nonnegative(value, name: str) -> float:
+    """``value`` as a finite float ``>= 0``, or :class:`QShockInputError` naming ``name``."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise QShockInputError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise QShockInputError(f"{name} must be finite and >= 0, got {value}")
+    return value
 
 
 def final_time(t1, name: str = "t1") -> float:
-    """``t1`` as a finite float ``>= 0``, or :class:`QShockInputError` naming it."""
-    try:
-        t1 = float(t1)
-    except (TypeError, ValueError):
-        raise QShockInputError(f"{name} must be a number, got {t1!r}") from None
-    if not math.isfinite(t1) or t1 < 0:
-        raise QShockInputError(f"{name} must be finite and >= 0, got {t1}")
-    return t1
+    """A final time: finite and ``>= 0``."""
+    return nonnegative(t1, name)
+
+
+def viscosity(nu) -> float:
+    """A viscosity ν: finite and ``>= 0``."""
+    return nonnegative(nu, "viscosity nu")

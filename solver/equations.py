@@ -14,25 +14,15 @@ Both carry the viscosity :math:`\nu \ge 0` and, optionally, a manifold chart pro
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Optional
 
 import equinox as eqx
 import jax.numpy as jnp
 
+from ._validate import viscosity as _check_nu
 from .errors import QShockInputError
 
 __all__ = ["Burgers", "HamiltonJacobi", "quadratic_hamiltonian"]
-
-
-def _check_nu(nu) -> float:
-    try:
-        nu = float(nu)
-    except (TypeError, ValueError):
-        raise QShockInputError(f"viscosity nu must be a number, got {nu!r}") from None
-    if not math.isfinite(nu) or nu < 0:
-        raise QShockInputError(f"viscosity nu must be finite and >= 0, got {nu}")
-    return nu
 
 
 def quadratic_hamiltonian(x, p):
