@@ -83,8 +83,8 @@ def _eikonal_max_speed(x, p_lo, p_hi):
 
 def qshock_eikonal(n, dtype=jnp.float64):
     """Jitted qshock solver for the eikonal problem on an n×n cell grid: (run, u0, X, Y)."""
-    from solver import Grid, HamiltonJacobi
-    from solver.stepping import build_stepper
+    from qshock.solver import Grid, HamiltonJacobi
+    from qshock.solver.stepping import build_stepper
 
     g = Grid((-2.0, -2.0), (2.0, 2.0), (n, n), "outflow")
     # |dH/dp_i| = |p_i|/|p| <= 1: the analytic bound, as hj_reachability's partial_max_magnitudes
@@ -201,8 +201,8 @@ def run_hj(report, sizes=HJ_SIZES, repeats=3):
 # --------------------------------------------------------------------------- 1-D Burgers
 def burgers_setup(n, dtype=jnp.float64, steps=BURGERS_STEPS, method="ssprk3-fixed"):
     """Jitted WENO5 Burgers run for N cells: (run, u0, grid, t1, dt)."""
-    from solver import Burgers, Grid
-    from solver.stepping import build_stepper
+    from qshock.solver import Burgers, Grid
+    from qshock.solver.stepping import build_stepper
 
     g = Grid(0.0, 2 * np.pi, n)
     h = g.dx[0]
@@ -316,8 +316,8 @@ def _slice_difference(F, axis):
 
 def profile_burgers(report, sizes=(1024, 16384), dtype=jnp.float64):
     """1-D Burgers step: qshock as is, qshock with ``face_difference`` in the RHS, and the baseline."""
-    import solver._reconstruct as rec
-    import solver._rhs as rhs_mod
+    import qshock.solver._reconstruct as rec
+    import qshock.solver._rhs as rhs_mod
 
     table = "profile: 1-D WENO5 Burgers step (us/step), interleaved best-of"
     for n in sizes:
@@ -345,12 +345,12 @@ def profile_burgers(report, sizes=(1024, 16384), dtype=jnp.float64):
 def profile_hj(report, n=201):
     """One eikonal RK3 step: qshock as is, with the CFL taken from the first stage's derivatives,
     and additionally with a closed-form global-LF alpha; hj_reachability's step for reference."""
-    from solver import Grid, HamiltonJacobi
-    from solver import _hamiltonians as ham
-    from solver import _hj_derivatives as hjd
-    from solver._rhs import build_rhs
-    from solver.schemes import Scheme
-    from solver.stepping import ssprk3_step
+    from qshock.solver import Grid, HamiltonJacobi
+    from qshock.solver import _hamiltonians as ham
+    from qshock.solver import _hj_derivatives as hjd
+    from qshock.solver._rhs import build_rhs
+    from qshock.solver.schemes import Scheme
+    from qshock.solver.stepping import ssprk3_step
 
     g = Grid((-2.0, -2.0), (2.0, 2.0), (n, n), "outflow")
     disc = build_rhs(HamiltonJacobi(_eikonal_h), g, Scheme("weno5", "lf"), jnp.float64)

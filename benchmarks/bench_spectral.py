@@ -59,8 +59,8 @@ def _cast_tree(tree, dtype):
 def run(report):
     import exponax
 
-    import solver
-    from solver.spectral import solve_spectral
+    from qshock import solver
+    from qshock.solver.spectral import solve_spectral
 
     n_steps = int(round(T1 / DT))
     for nu in (0.1, 0.01):

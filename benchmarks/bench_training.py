@@ -15,7 +15,7 @@ import time
 import jax
 import jax.numpy as jnp
 
-from experiments.training import TrainConfig, get_trainer
+from qshock.experiments.lab.training import TrainConfig, get_trainer
 
 CASES = (("mlp", "digits"), ("cnn", "mnist1d"), ("transformer", "sequence"), ("meanfield", "teacher"))
 CHUNK = 50

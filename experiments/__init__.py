@@ -1,21 +1,25 @@
-"""qshock.experiments: the `qshock` CLI, SGD training with quotient observables, studies.
+"""qshock.experiments: the training lab, the studies, ``verify`` and the ``qshock`` command line.
 
-Training (``experiments.training``): :class:`TrainConfig` and :func:`train`; offline data through
-:func:`load_dataset`. The CLI lives in :mod:`experiments.cli`.
+Subpackages, each along one seam:
+
+- :mod:`qshock.experiments.lab`: real SGD training (data, models, trainer, sharpness,
+  quotient observables, events, run store);
+- :mod:`qshock.experiments.studies`: one module per study, a shared item store and driver;
+- :mod:`qshock.experiments.verify`: the theorem and convergence table;
+- :mod:`qshock.experiments.cli`: the ``qshock`` commands and problem building.
+
+``TrainConfig``, ``train`` and ``load_dataset`` are re-exported lazily (importing the CLI
+must not import JAX models).
 """
 
-__version__ = "0.1.0"
+from qshock import __version__
 
 __all__ = ["__version__", "TrainConfig", "train", "load_dataset"]
 
 
-def __getattr__(name):  # lazy: importing the CLI must not import JAX models
-    if name in ("TrainConfig", "train"):
-        from . import training
+def __getattr__(name):
+    if name in ("TrainConfig", "train", "load_dataset"):
+        from qshock.experiments import lab
 
-        return getattr(training, name)
-    if name == "load_dataset":
-        from .data import load_dataset
-
-        return load_dataset
+        return getattr(lab, name)
     raise AttributeError(name)

@@ -98,7 +98,7 @@ def chart_setup(name: str, chart: Optional[str] = None, dim: Optional[int] = Non
     full chart box (recompute with :func:`chart_boundaries` for a sub-box);
     ``sqrt_det(points)`` evaluates the volume density for √G-weighted cell averages.
     """
-    from manifolds import make_manifold
+    from qshock.manifolds import make_manifold
 
     try:
         m = make_manifold(name, chart, dim)

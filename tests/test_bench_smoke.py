@@ -59,7 +59,7 @@ def test_burgers_setup_matches_exact_and_baseline():
 
 
 def test_burgers_exact_average_is_cell_average_at_t0():
-    from solver import Grid
+    from qshock.solver import Grid
 
     g = Grid(0.0, 2 * np.pi, 16)
     h = g.dx[0]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from experiments.cli import main
+from qshock.experiments.cli.main import main
 
 BASE = ["solve", "--equation", "burgers", "--domain", "0:2*pi", "--n", "64", "--ic", "sin(x)", "--t1", "0.5"]
 

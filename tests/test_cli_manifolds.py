@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from experiments.cli import main
+from qshock.experiments.cli.main import main
 
 NU, EPS = 0.1, 0.5
 IC_SPHERICAL = f"-2*{NU}*log(1 + {EPS}*sin(theta)*cos(phi))"

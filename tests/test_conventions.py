@@ -3,13 +3,13 @@
 import jax.numpy as jnp
 import numpy as np
 
-from manifolds import RadialQuotient, Sphere
-from solver import Boundary, Grid, HamiltonJacobi
-from solver._geometry import chart_factors
-from solver._rhs import build_rhs
-from solver.schemes import Scheme
-from solver.stepping import ssprk3_step
-from experiments.problem import cell_average
+from qshock.manifolds import RadialQuotient, Sphere
+from qshock.solver import Boundary, Grid, HamiltonJacobi
+from qshock.solver._geometry import chart_factors
+from qshock.solver._rhs import build_rhs
+from qshock.solver.schemes import Scheme
+from qshock.solver.stepping import ssprk3_step
+from qshock.experiments.cli.problem import cell_average
 
 
 def test_grid_is_cell_centred():

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from solver import BlowUpError, Boundary, Burgers, Grid, HamiltonJacobi, QShockInputError
-from solver.stepping import solve
+from qshock.solver import BlowUpError, Boundary, Burgers, Grid, HamiltonJacobi, QShockInputError
+from qshock.solver.stepping import solve
 
 
 def g64():

@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from solver.errors import QShockInputError
-from solver.exact import (
+from qshock.solver.errors import QShockInputError
+from qshock.solver.exact import (
     HJ_COS_KINK_TIME,
     burgers_characteristic_solution,
     burgers_shock_time,
@@ -23,7 +23,7 @@ from solver.exact import (
     lax_oleinik_burgers,
     riemann_burgers,
 )
-from solver.grid import Grid
+from qshock.solver.grid import Grid
 
 TWO_PI = 2 * np.pi
 XG = jnp.linspace(0.0, TWO_PI, 401)[:-1] + 0.0123  # avoids the symmetric points 0, pi

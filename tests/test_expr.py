@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from experiments.expr import ALLOWED_FUNCTIONS, compile_expression, evaluate_constant
-from solver.errors import QShockInputError
+from qshock.experiments.cli.expr import ALLOWED_FUNCTIONS, compile_expression, evaluate_constant
+from qshock.solver.errors import QShockInputError
 
 RNG = np.random.default_rng(0)
 XS = RNG.uniform(0.1, 3.0, size=(7, 5))

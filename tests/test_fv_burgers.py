@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from solver import Burgers, Grid
-from solver.exact import cell_average, lax_oleinik_burgers, riemann_burgers
-from solver.stepping import solve
+from qshock.solver import Burgers, Grid
+from qshock.solver.exact import cell_average, lax_oleinik_burgers, riemann_burgers
+from qshock.solver.stepping import solve
 
 TWO_PI = 2 * np.pi
 
@@ -129,7 +129,7 @@ def test_float32_mass_over_ten_thousand_steps():
 
 
 def test_vmap_batch_equals_loop():
-    from solver.stepping import build_stepper
+    from qshock.solver.stepping import build_stepper
 
     g = Grid(0, TWO_PI, 64)
     ts = np.array([0.0, 0.4])
@@ -145,7 +145,7 @@ def test_vmap_batch_equals_loop():
 
 
 def test_reverse_mode_gradient_matches_finite_differences():
-    from solver.stepping import build_stepper
+    from qshock.solver.stepping import build_stepper
 
     g = Grid(0, TWO_PI, 48)
     run, _, _ = build_stepper(Burgers(nu=0.05), g, np.array([0.0, 0.3]), scheme="weno5", method="ssprk3-fixed",

@@ -20,12 +20,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from manifolds import RadialQuotient, Sphere, sphere_hj_exact
-from solver.charts import chart_boundaries, chart_setup
-from solver.equations import HamiltonJacobi
-from solver.errors import QShockInputError
-from solver.grid import Boundary, Grid
-from solver.stepping import solve
+from qshock.manifolds import RadialQuotient, Sphere, sphere_hj_exact
+from qshock.solver.charts import chart_boundaries, chart_setup
+from qshock.solver.equations import HamiltonJacobi
+from qshock.solver.errors import QShockInputError
+from qshock.solver.grid import Boundary, Grid
+from qshock.solver.stepping import solve
 
 NU, EPS = 0.1, 0.5
 
@@ -250,7 +250,7 @@ def _degree_zero_setup():
     plane = Grid((0.5, 0.0), (2.5, 2 * math.pi), (40, na), (Boundary("outflow"), Boundary("periodic")),
                  ("rho", "alpha"))
     fa = f(circle.centres())
-    from solver.schemes import Scheme
+    from qshock.solver.schemes import Scheme
 
     sch = Scheme("weno5", diffusion_order=2)  # the chart viscous term is second order
     return circle, plane, fa, jnp.broadcast_to(fa, plane.shape), sch, HamiltonJacobi(nu=NU, manifold=PolarPlane())
@@ -263,7 +263,7 @@ def test_degree_zero_field_generator_is_circle_generator_over_r2():
     terms that the evolution itself creates (u_ρ = −2tF_τ/ρ³ ≠ 0) make the difference O(νt² + t³)
     (see the slow test below). The exact rescaling statement is the one for S_r (test above).
     """
-    from solver._rhs import build_rhs
+    from qshock.solver._rhs import build_rhs
 
     circle, plane, fa, u0, sch, eq_p = _degree_zero_setup()
     rho = np.asarray(plane.centres(0))
@@ -388,9 +388,9 @@ def test_non_orthogonal_chart_is_refused():
 
 def test_burgers_metric_form_refuses_weighted_chart():
     """p_t + (p²/2g)_x = ν∂_x[g^{-1/2}∂_x(g^{-1/2}p)] assumes density √g: R³/O(3) (weight r²) is refused."""
-    from solver._rhs import build_rhs
-    from solver.equations import Burgers
-    from solver.schemes import Scheme
+    from qshock.solver._rhs import build_rhs
+    from qshock.solver.equations import Burgers
+    from qshock.solver.schemes import Scheme
 
     g = Grid(0.0, 2.0, 16, Boundary("reflect", upper="outflow"), ("r",))
     with pytest.raises(QShockInputError, match="weight"):

@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from solver import Grid, HamiltonJacobi
-from solver.exact import HJ_COS_KINK_TIME, cole_hopf_hj_torus, hj_cos_1d, hj_cos_2d
-from solver.stepping import solve
+from qshock.solver import Grid, HamiltonJacobi
+from qshock.solver.exact import HJ_COS_KINK_TIME, cole_hopf_hj_torus, hj_cos_1d, hj_cos_2d
+from qshock.solver.stepping import solve
 
 
 def order_fit(ns, errs):

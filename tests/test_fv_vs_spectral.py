@@ -5,10 +5,10 @@ error against Cole–Hopf, and shrink at the FV order."""
 import jax.numpy as jnp
 import numpy as np
 
-from solver import Burgers, Grid
-from solver.exact import cell_average, cole_hopf_burgers_1d
-from solver.spectral import solve_spectral
-from solver.stepping import solve
+from qshock.solver import Burgers, Grid
+from qshock.solver.exact import cell_average, cole_hopf_burgers_1d
+from qshock.solver.spectral import solve_spectral
+from qshock.solver.stepping import solve
 
 
 def fourier_cell_averages(u_nodes):

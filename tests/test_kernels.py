@@ -10,15 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from solver._burgers_flux import FLUXES, burgers_flux, gradient_form_flux, max_wave_speed_burgers
-from solver._diffusion import (DIFFUSION_GHOST, VISCOUS_STABILITY, metric_diffusion_1axis,
+from qshock.solver._burgers_flux import FLUXES, burgers_flux, gradient_form_flux, max_wave_speed_burgers
+from qshock.solver._diffusion import (DIFFUSION_GHOST, VISCOUS_STABILITY, metric_diffusion_1axis,
                                second_derivative)
-from solver._hamiltonians import (godunov_separable, lax_friedrichs, lf_alpha_global,
+from qshock.solver._hamiltonians import (godunov_separable, lax_friedrichs, lf_alpha_global,
                                   lf_alpha_local)
-from solver._hj_derivatives import HJ_DERIVATIVES, HJ_GHOST_CELLS, one_sided_derivatives
-from solver._reconstruct import (GHOST_CELLS, RECONSTRUCTIONS, _default_eps, _weno5_edge_reference,
+from qshock.solver._hj_derivatives import HJ_DERIVATIVES, HJ_GHOST_CELLS, one_sided_derivatives
+from qshock.solver._reconstruct import (GHOST_CELLS, RECONSTRUCTIONS, _default_eps, _weno5_edge_reference,
                                  face_difference, materialize, reconstruct, weno5_edge_pair)
-from solver.errors import QShockInputError
+from qshock.solver.errors import QShockInputError
 
 NS = (40, 80, 160)
 

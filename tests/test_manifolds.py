@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-import manifolds as M
-from manifolds import Manifold, ManifoldError
+import qshock.manifolds as M
+from qshock.manifolds import Manifold, ManifoldError
 
 # (id, manifold, per-axis sampling box, post-processing of the sample)
 CASES = [

@@ -13,7 +13,7 @@ from numpy.polynomial import legendre as npleg
 from numpy.polynomial import polynomial as nppoly
 from scipy.special import sph_harm_y
 
-import manifolds as M
+import qshock.manifolds as M
 
 LMAX = 6
 

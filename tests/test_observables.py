@@ -12,10 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import observables as O
-from experiments.data import load_dataset
-from experiments.models import make_model
-from experiments.sharpness import quotient_sharpness, sharpness
+from qshock.experiments.lab import observables as O
+from qshock.experiments.lab.data import load_dataset
+from qshock.experiments.lab.models import make_model
+from qshock.experiments.lab.sharpness import quotient_sharpness, sharpness
 
 CASES = {
     "mlp-relu": ("mlp", "digits", dict(width=8, depth=2)),

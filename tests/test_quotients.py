@@ -12,7 +12,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import wasserstein_distance
 
-import manifolds as M
+import qshock.manifolds as M
 
 QUOTIENTS = [
     ("radial3", M.RadialQuotient(3)),

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from experiments.runstore import RunStore
+from qshock.experiments.lab.runstore import RunStore
 
 
 def _arrays(step):

@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from experiments.data import load_dataset
-from experiments.models import MLP
-from experiments.sharpness import horizontal_projector, preconditioned_sharpness, quotient_sharpness, sharpness
+from qshock.experiments.lab.data import load_dataset
+from qshock.experiments.lab.models import MLP
+from qshock.experiments.lab.sharpness import horizontal_projector, preconditioned_sharpness, quotient_sharpness, sharpness
 
 DATA = load_dataset("teacher")
 X, Y = jnp.asarray(DATA.x[:128]), jnp.asarray(DATA.y[:128])

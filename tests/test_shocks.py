@@ -8,12 +8,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments.problem import cell_average
-from solver import Burgers, Grid, HamiltonJacobi, QShockInputError, Solution
-from solver.shocks import (compression_history, constant_curvature_blowup, detect, jacobi_fold_times, predict,
+from qshock.experiments.cli.problem import cell_average
+from qshock.solver import Burgers, Grid, HamiltonJacobi, QShockInputError, Solution
+from qshock.solver.shocks import (compression_history, constant_curvature_blowup, detect, jacobi_fold_times, predict,
                            riccati_scalar_blowup)
-from solver.shocks.geodesic import sphere_fold_times
-from solver.stepping import build_stepper, solve
+from qshock.solver.shocks.geodesic import sphere_fold_times
+from qshock.solver.stepping import build_stepper, solve
 
 TWO_PI = 2 * np.pi
 
@@ -39,8 +39,8 @@ def _sphere_lens(q, mu, m):
 
 
 def test_sphere_fold_times_match_closed_form_riccati_and_geodesics():
-    from manifolds import Sphere
-    from solver.shocks.predict import _Wrap, _point_fn
+    from qshock.manifolds import Sphere
+    from qshock.solver.shocks.predict import _Wrap, _point_fn
 
     m = Sphere(3)
     b = 0.8
@@ -70,8 +70,8 @@ def test_sphere_fold_times_match_closed_form_riccati_and_geodesics():
 @pytest.mark.slow
 def test_sphere_umbilic_convex_focus_riccati_ode():
     """Convex data u0 = b X1 still focus (at +e1): the diffrax Jacobi/Riccati route agrees with the closed form."""
-    from manifolds import Sphere
-    from solver.shocks.predict import _Wrap, _point_fn
+    from qshock.manifolds import Sphere
+    from qshock.solver.shocks.predict import _Wrap, _point_fn
 
     m = Sphere(3)
     b, psi = 0.8, np.array([0.8, 1.5])
@@ -223,7 +223,7 @@ S2_DATA = [(1, 1, 4, 0), (1, 0.8, 4, 0), (1, 1, 6, 0), (1, 0.8, 6, 0), (1, 1.1, 
 
 
 def _sphere_check(data, n=96, w=0.8):
-    from solver.charts import chart_setup
+    from qshock.solver.charts import chart_setup
 
     m, names, _, _, sqrt_det, _ = chart_setup("sphere", "stereographic")
     eq = HamiltonJacobi(manifold=m)

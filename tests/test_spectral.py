@@ -5,9 +5,9 @@ import warnings
 import numpy as np
 import pytest
 
-import solver
-from solver.errors import BlowUpError, QShockInputError
-from solver.spectral import (ResolutionWarning, etdrk4_coefficients, fourier_interpolate,
+from qshock import solver
+from qshock.solver.errors import BlowUpError, QShockInputError
+from qshock.solver.spectral import (ResolutionWarning, etdrk4_coefficients, fourier_interpolate,
                              solve_spectral, spectral_gradient)
 
 TWO_PI = 2 * np.pi

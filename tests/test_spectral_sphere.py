@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from scipy.special import eval_legendre, spherical_in
 
-import solver
-from solver.errors import QShockInputError
-from solver.spectral import (Heat, heat_trace, solve_sphere, sphere_laplacian,
+from qshock import solver
+from qshock.solver.errors import QShockInputError
+from qshock.solver.spectral import (Heat, heat_trace, solve_sphere, sphere_laplacian,
                              sphere_laplacian_eigenvalues, sphere_transform)
 
 

@@ -6,11 +6,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import observables as O
-from experiments.data import load_dataset
-from experiments.train_cli import add_arguments, main, run
-from experiments.training import TrainConfig, get_trainer, train
-from solver.errors import QShockInputError
+from qshock.experiments.lab import observables as O
+from qshock.experiments.lab.data import load_dataset
+from qshock.experiments.cli.train import add_arguments, main, run
+from qshock.experiments.lab.training import TrainConfig, get_trainer, train
+from qshock.solver.errors import QShockInputError
 
 
 def _parse(argv):
@@ -116,7 +116,7 @@ def test_resume_from_corrupt_checkpoint_is_exact(tmp_path):
     import json
     import os
 
-    from experiments.runstore import RunStore, read_metrics
+    from qshock.experiments.lab.runstore import RunStore, read_metrics
 
     full = train(TrainConfig(**SMALL), out=str(tmp_path / "a"))
     ds_full = read_metrics(str(tmp_path / "a"))

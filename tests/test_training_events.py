@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from experiments.events import detect_events, loss_spikes, observable_jumps, oscillation_onset
+from qshock.experiments.lab.events import detect_events, loss_spikes, observable_jumps, oscillation_onset
 
 
 def test_loss_spike_found_at_its_step():
@@ -48,7 +48,7 @@ def test_detect_events_tags_seed():
 
 
 def test_early_spike_inside_the_first_window_is_found():
-    from experiments.events import loss_spikes
+    from qshock.experiments.lab.events import loss_spikes
 
     loss = 2.0 * np.exp(-0.05 * np.arange(200))
     loss[8] *= 40.0  # a catapult-like spike before a 50-step window could fill

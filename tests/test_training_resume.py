@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from experiments.runstore import RunStore, read_metrics
+from qshock.experiments.lab.runstore import RunStore, read_metrics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARGS = ["--model", "mlp", "--data", "digits", "--width", "16", "--depth", "1", "--lr", "0.2", "--batch", "32",
@@ -27,7 +27,7 @@ def _env(tmp_path):
 
 
 def _cmd(out, *extra):
-    return [sys.executable, "-m", "experiments.train_cli", *ARGS, "--out", str(out), *extra]
+    return [sys.executable, "-m", "qshock.experiments.cli.train", *ARGS, "--out", str(out), *extra]
 
 
 @pytest.mark.slow  # three fresh processes (~30 s CPU); the in-process variant is in test_training.py

@@ -2,8 +2,8 @@
 
 import json
 
-from experiments.cli import main
-from experiments.verify import run_checks
+from qshock.experiments.cli.main import main
+from qshock.experiments.verify.checks import run_checks
 
 
 def test_verify_quick_json_every_row_passes(capsys):
@@ -65,8 +65,8 @@ def test_shocks_cli_bad_input_exit_2(capsys):
 def test_figures_written_as_pdf_and_png(tmp_path):
     import numpy as np
 
-    from experiments.verify import Context, write_figures
-    from solver.shocks import ShockEstimate
+    from qshock.experiments.verify.checks import Context, write_figures
+    from qshock.solver.shocks import ShockEstimate
 
     ctx = Context(quick=True)
     ctx.figdata["conv"] = {"Burgers godunov": ([40, 80], [0.1, 0.05])}

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from solver.errors import QShockInputError
+from qshock.errors import QShockInputError
 
 __all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "MAX_LENGTH", "MAX_DEPTH", "compile_expression", "evaluate_constant"]
 

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from solver.errors import QShockInputError
+from qshock.errors import QShockInputError
 
 __all__ = ["add_problem_arguments", "build_problem", "Problem", "cell_average", "apply_config"]
 
@@ -88,7 +88,7 @@ def apply_config(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def _number(flag: str, text, *, positive=False, nonneg=False) -> float:
-    from experiments.expr import evaluate_constant
+    from qshock.experiments.cli.expr import evaluate_constant
 
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         v = float(text)
@@ -202,7 +202,7 @@ class Problem:
     extra: dict = field(default_factory=dict)
 
     def _solve_sphere_spectral(self):
-        from manifolds import Sphere
+        from qshock.manifolds import Sphere
 
         if not (isinstance(self.manifold, Sphere) and self.manifold.chart_name == "spherical"
                 and self.grid.ndim == 2):
@@ -213,7 +213,7 @@ class Problem:
     def solve(self):
         import jax.numpy as jnp
 
-        from solver.stepping import solve
+        from qshock.solver.stepping import solve
 
         if self.scheme == "spectral" and self.manifold is not None:
             return self._solve_sphere_spectral()
@@ -225,7 +225,7 @@ class Problem:
 
 def _sphere_spectral(prob: "Problem"):
     """S² by spherical harmonics (Fejér nodes = cell centres: N_theta = 2L, N_phi = 2L - 1)."""
-    from solver.spectral import solve_sphere
+    from qshock.solver.spectral import solve_sphere
 
     n_th, n_ph = prob.grid.shape
     L = n_th // 2
@@ -244,14 +244,14 @@ def _chart_info(args):
         if args.chart not in (None, "cartesian", "euclidean"):
             raise QShockInputError(f"--chart {args.chart!r} does not exist on the flat domain (use none or cartesian)")
         return None, None, None, None, None, None
-    from solver.charts import chart_setup
+    from qshock.solver.charts import chart_setup
 
     return chart_setup(name, args.chart, args.dim)
 
 
 def _merge_bc(chart_bc, user: str):
     """Apply the user's --bc to the open faces of a chart axis only (a name when both faces are open)."""
-    from solver.grid import Boundary
+    from qshock.solver.grid import Boundary
 
     if chart_bc.kind == "periodic":
         return chart_bc
@@ -270,10 +270,10 @@ def build_problem(args: argparse.Namespace) -> Problem:
     """Validate the flags and build the :class:`Problem` (raises QShockInputError)."""
     import jax.numpy as jnp
 
-    from experiments.expr import compile_expression
-    from solver.equations import Burgers, HamiltonJacobi
-    from solver.grid import Boundary, Grid
-    from solver.schemes import Scheme
+    from qshock.experiments.cli.expr import compile_expression
+    from qshock.solver.equations import Burgers, HamiltonJacobi
+    from qshock.solver.grid import Boundary, Grid
+    from qshock.solver.schemes import Scheme
 
     apply_config(args)
     eq_name = args.equation
@@ -316,7 +316,7 @@ def build_problem(args: argparse.Namespace) -> Problem:
                     f"--domain axis {names[a]!r} [{lower[a]:.6g}, {upper[a]:.6g}] leaves the chart's domain "
                     f"[{lo_b:.6g}, {hi_b:.6g}]")
     if manifold is not None and args.domain is not None:  # chart faces apply only where the box reaches them
-        from solver.charts import chart_boundaries
+        from qshock.solver.charts import chart_boundaries
 
         chart_bcs = chart_boundaries(manifold, lower=lower, upper=upper)
     if args.n is None:

@@ -27,9 +27,9 @@ __all__ = ["run"]
 def _burgers_part(out_dir: str, log) -> dict:
     import jax.numpy as jnp
 
-    from solver import Burgers, Grid
-    from solver.exact import cell_average, lax_oleinik_burgers
-    from solver.stepping import solve
+    from qshock.solver import Burgers, Grid
+    from qshock.solver.exact import cell_average, lax_oleinik_burgers
+    from qshock.solver.stepping import solve
 
     g = Grid(0.0, 2 * np.pi, 512)
     u0 = cell_average(jnp.sin, g, n_gauss=4)
@@ -42,7 +42,7 @@ def _burgers_part(out_dir: str, log) -> dict:
     mass = float(abs(jnp.sum(sol.u[-1]) - jnp.sum(sol.u[0])) * g.dx[0])
     res = {"N": 512, "steps": int(sol.n_steps), "wall_s": round(wall, 2), "L1_error_t2": err, "mass_drift": mass}
     try:
-        from solver.shocks import detect, predict
+        from qshock.solver.shocks import detect, predict
 
         pr = predict(Burgers(), u0, g)
         de = detect(sol)
@@ -94,9 +94,9 @@ def _xt_figure(sol, res, stem):
 def _sphere_part(out_dir: str, log) -> dict:
     import jax.numpy as jnp
 
-    from solver import HamiltonJacobi, Grid
-    from solver.charts import chart_setup
-    from solver.stepping import solve
+    from qshock.solver import HamiltonJacobi, Grid
+    from qshock.solver.charts import chart_setup
+    from qshock.solver.stepping import solve
 
     nu, eps, t1 = 0.1, 0.5, 0.5
     m, names, dom, bcs, _, _ = chart_setup("sphere", "spherical", 2)
@@ -117,8 +117,8 @@ def _sphere_part(out_dir: str, log) -> dict:
 
 def _training_part(out_dir: str, log) -> dict | None:
     try:
-        from experiments import train_cli
-        from experiments.runstore import read_metrics
+        from qshock.experiments import train_cli
+        from qshock.experiments.lab.runstore import read_metrics
     except ImportError:
         return None
     import argparse
@@ -160,10 +160,8 @@ def _training_part(out_dir: str, log) -> dict | None:
 
 
 def _catapult_part(out_dir: str, log) -> dict | None:
-    try:
-        from experiments.studies import run_study
-    except ImportError:
-        return None
+    from qshock.experiments.studies import run_study
+
     doc = run_study("catapult", out=os.path.join(out_dir, "study_catapult"), quiet=True)
     log("[4] catapult study (predicted regime from eta*lambda_0 vs observed training; qshock experiment catapult):")
     for line in doc["table"].splitlines():

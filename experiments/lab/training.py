@@ -13,10 +13,10 @@ function of (seed, t) only, which makes ``--resume`` exact.
 
 Logged every step (shape (K, steps)): loss and accuracy of the mini-batch before the update,
 |g|, learning rate, and ``update_proj`` = <theta_{t+1} - theta_t, v_top> with v_top the top
-Hessian eigenvector from the last observation (oscillation detector, ``experiments.events``).
+Hessian eigenvector from the last observation (oscillation detector, ``qshock.experiments.lab.events``).
 Every ``sharpness_every`` steps (and at step 0): loss/accuracy on the sharpness batch and the test
 set, top Hessian eigenvalues (Lanczos), preconditioned sharpness for Adam, quotient sharpness, and
-every quotient observable of ``experiments.observables``.
+every quotient observable of ``qshock.experiments.lab.observables``.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from experiments import observables as obs_mod
-from experiments.data import DATASETS, load_dataset
-from experiments.models import COMPATIBLE, MODELS, make_model
-from experiments.sharpness import preconditioned_sharpness, quotient_sharpness, sharpness
-from solver.errors import QShockInputError
+from qshock.experiments.lab import observables as obs_mod
+from qshock.experiments.lab.data import DATASETS, load_dataset
+from qshock.experiments.lab.models import COMPATIBLE, MODELS, make_model
+from qshock.experiments.lab.sharpness import preconditioned_sharpness, quotient_sharpness, sharpness
+from qshock.errors import QShockInputError
 
 __all__ = ["TrainConfig", "Trainer", "TrainResult", "train", "get_trainer", "OPTIMIZERS"]
 
@@ -289,9 +289,9 @@ class TrainResult:
 
 def train(cfg: TrainConfig, out: str | None = None, resume: bool = False, quiet: bool = True,
           argv: list | None = None) -> TrainResult:
-    """Run (or resume) training; with ``out`` write the run directory (see ``experiments.runstore``)."""
-    from experiments.events import detect_events
-    from experiments.runstore import RunStore
+    """Run (or resume) training; with ``out`` write the run directory (see ``qshock.experiments.lab.runstore``)."""
+    from qshock.experiments.lab.events import detect_events
+    from qshock.experiments.lab.runstore import RunStore
 
     data = load_dataset(cfg.data, cfg.data_seed) if cfg.data in DATASETS else None
     cfg = cfg.validate(data.n_train if data is not None else None)

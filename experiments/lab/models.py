@@ -2,7 +2,7 @@
 
 Every model maps ONE example to a vector of ``n_out`` outputs (logits or regression
 values); batching is done with ``vmap``. Parameters are explicit named arrays so the
-quotient observables (``experiments.observables``) can find each symmetry group:
+quotient observables (``qshock.experiments.lab.observables``) can find each symmetry group:
 
 * ``MLP``          h_{l+1} = act(N(W_l h_l + b_l)), logits = W_L h_L + b_L. With ``norm=False``
                    and ReLU every hidden neuron has the rescale symmetry; with ``norm=True``
@@ -26,7 +26,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from solver.errors import QShockInputError
+from qshock.errors import QShockInputError
 
 __all__ = ["MLP", "CNN", "Transformer", "MeanField", "MODELS", "make_model", "layer_norm", "COMPATIBLE"]
 
@@ -193,7 +193,7 @@ class MeanField(eqx.Module):
 
 def make_model(name: str, data, key, *, width: int | None = None, depth: int = 2,
                activation: str = "relu", norm: bool = False, heads: int = 2):
-    """Build model ``name`` sized for ``data`` (an ``experiments.data.Dataset``)."""
+    """Build model ``name`` sized for ``data`` (an ``qshock.experiments.lab.data.Dataset``)."""
     if name not in MODELS:
         raise QShockInputError(f"--model: unknown model {name!r}; expected one of {', '.join(MODELS)}")
     if data.name not in COMPATIBLE[name]:

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from solver.errors import BlowUpError, QShockInputError
+from qshock.errors import BlowUpError, QShockInputError
 
 __all__ = ["run", "default_schedule"]
 
@@ -47,8 +47,8 @@ def run(args) -> int:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    from experiments.problem import build_problem
-    from solver.shocks import detect, predict
+    from qshock.experiments.cli.problem import build_problem
+    from qshock.solver.shocks import detect, predict
 
     prob = build_problem(args)
     user_schedule = getattr(args, "times", None) is not None or getattr(args, "save_every", None) is not None

@@ -6,7 +6,7 @@ Layout of ``DIR``::
     checkpoints/ckpt-00000100.npz   state at step 100 (params, optimiser state, RNG keys, metrics so far)
     checkpoints/ckpt-00000100.sha256  SHA-256 of the .npz (written after it, both atomically)
     metrics.nc                  per-step metrics (dims seed, step) and observations (seed, obs_step, ...)
-    events.json                 detected events (``experiments.events``)
+    events.json                 detected events (``qshock.experiments.lab.events``)
     figures/                    loss, sharpness and observable plots (PNG and PDF)
 
 A checkpoint counts only if its checksum file exists and matches, so a truncated or corrupt
@@ -27,7 +27,7 @@ import tempfile
 
 import numpy as np
 
-from solver.errors import QShockInputError
+from qshock.errors import QShockInputError
 
 __all__ = ["RunStore", "atomic_write_bytes", "write_figures", "write_netcdf", "read_metrics"]
 
@@ -84,9 +84,9 @@ def read_metrics(run_dir: str):
     return xr.load_dataset(os.path.join(run_dir, "metrics.nc"))
 
 
-def _versions():
+def package_versions():
     out = {"python": sys.version.split()[0]}
-    for mod in ("jax", "jaxlib", "equinox", "optax", "numpy", "xarray", "experiments"):
+    for mod in ("jax", "jaxlib", "equinox", "optax", "numpy", "xarray", "qshock"):
         try:
             out[mod] = __import__(mod).__version__
         except Exception:  # pragma: no cover - optional info
@@ -94,7 +94,7 @@ def _versions():
     return out
 
 
-def _git_commit():
+def git_commit():
     try:
         here = os.path.dirname(os.path.abspath(__file__))
         r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
@@ -116,8 +116,8 @@ class RunStore:
 
     # ---------------------------------------------------------------- config
     def write_config(self, cfg, argv=None, extra=None) -> None:
-        doc = {"config": dataclasses.asdict(cfg), "seeds": list(cfg.seeds), "versions": _versions(),
-               "git_commit": _git_commit(), "argv": list(sys.argv if argv is None else argv)}
+        doc = {"config": dataclasses.asdict(cfg), "seeds": list(cfg.seeds), "versions": package_versions(),
+               "git_commit": git_commit(), "argv": list(sys.argv if argv is None else argv)}
         doc.update(extra or {})
         atomic_write_bytes(os.path.join(self.path, "config.json"), json.dumps(doc, indent=2, default=str).encode())
 

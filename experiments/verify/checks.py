@@ -93,9 +93,9 @@ def _l1(g, a, b):
 def _burgers_smooth_errors(scheme, ns):
     import jax.numpy as jnp
 
-    from solver import Burgers, Grid
-    from solver.exact import cell_average, lax_oleinik_burgers
-    from solver.stepping import solve
+    from qshock.solver import Burgers, Grid
+    from qshock.solver.exact import cell_average, lax_oleinik_burgers
+    from qshock.solver.stepping import solve
 
     errs = []
     for n in ns:
@@ -116,9 +116,9 @@ def _ns(ctx, quick, full):
 def _c_burgers_shock(ctx):
     import jax.numpy as jnp
 
-    from solver import Burgers, Grid
-    from solver.shocks import detect, predict
-    from solver.stepping import solve
+    from qshock.solver import Burgers, Grid
+    from qshock.solver.shocks import detect, predict
+    from qshock.solver.stepping import solve
 
     g = Grid(0, TWO_PI, _ns(ctx, 128, 256))
     p = predict(Burgers(), jnp.sin, g)
@@ -136,8 +136,8 @@ def _c_burgers_shock(ctx):
 def _c_hj_kink(ctx):
     import jax.numpy as jnp
 
-    from solver import Grid, HamiltonJacobi
-    from solver.shocks import predict
+    from qshock.solver import Grid, HamiltonJacobi
+    from qshock.solver.shocks import predict
 
     r1 = predict(HamiltonJacobi(), lambda x, y: jnp.cos(x) + 0.5 * jnp.cos(y), Grid((0, 0), (TWO_PI, TWO_PI), (32, 32)))
     r2 = predict(HamiltonJacobi(lambda x, p: 0.5 * (p[0] + 1) ** 2), lambda x: -jnp.cos(jnp.pi * x), Grid(-1, 1, 64))
@@ -148,7 +148,7 @@ def _c_hj_kink(ctx):
 @check("Curved shock time (closed form)", "s' + s² + k = 0: t* = [π/2 + arctan(λ0/√k)]/√k",
        "= diffrax Riccati to 1e-8; < -1/λ0; finite for λ0 >= 0")
 def _c_riccati(ctx):
-    from solver.shocks import constant_curvature_blowup, riccati_scalar_blowup
+    from qshock.solver.shocks import constant_curvature_blowup, riccati_scalar_blowup
 
     worst, ok = 0.0, True
     for lam0, k in ((-1.0, 1.0), (1.0, 4.0)):
@@ -164,10 +164,10 @@ def _c_sphere_jacobi(ctx):
     import jax
     import jax.numpy as jnp
 
-    from manifolds import Sphere
-    from solver.shocks import constant_curvature_blowup, jacobi_fold_times
-    from solver.shocks.geodesic import sphere_fold_times
-    from solver.shocks.predict import _point_fn, _Wrap
+    from qshock.manifolds import Sphere
+    from qshock.solver.shocks import constant_curvature_blowup, jacobi_fold_times
+    from qshock.solver.shocks.geodesic import sphere_fold_times
+    from qshock.solver.shocks.predict import _point_fn, _Wrap
 
     m = Sphere(3)
 
@@ -193,11 +193,11 @@ def _c_sphere_detect(ctx):
     import jax
     import jax.numpy as jnp
 
-    from experiments.problem import cell_average
-    from solver import Grid, HamiltonJacobi, Solution
-    from solver.charts import chart_setup
-    from solver.shocks import detect, predict
-    from solver.stepping import build_stepper
+    from qshock.experiments.cli.problem import cell_average
+    from qshock.solver import Grid, HamiltonJacobi, Solution
+    from qshock.solver.charts import chart_setup
+    from qshock.solver.shocks import detect, predict
+    from qshock.solver.stepping import build_stepper
 
     m, names, _, _, sqrt_det, _ = chart_setup("sphere", "stereographic")
     eq = HamiltonJacobi(manifold=m)
@@ -229,10 +229,10 @@ def _c_random(ctx):
     import jax
     import jax.numpy as jnp
 
-    from experiments.problem import cell_average
-    from solver import Burgers, Grid, Solution
-    from solver.shocks import detect, predict
-    from solver.stepping import build_stepper
+    from qshock.experiments.cli.problem import cell_average
+    from qshock.solver import Burgers, Grid, Solution
+    from qshock.solver.shocks import detect, predict
+    from qshock.solver.stepping import build_stepper
 
     g = Grid(0, TWO_PI, 256)
     rng = np.random.default_rng(0)
@@ -259,9 +259,9 @@ def _c_random(ctx):
 def _c_cole_hopf(ctx):
     import jax.numpy as jnp
 
-    from solver import Burgers, Grid
-    from solver.exact import burgers_sin_bessel
-    from solver.stepping import solve
+    from qshock.solver import Burgers, Grid
+    from qshock.solver.exact import burgers_sin_bessel
+    from qshock.solver.stepping import solve
 
     nu, t1 = 0.1, 0.5
     ns = _ns(ctx, [32, 64], [32, 64, 128])
@@ -286,9 +286,9 @@ def _c_cole_hopf(ctx):
 def _c_lax_oleinik(ctx):
     import jax.numpy as jnp
 
-    from solver import Burgers, Grid
-    from solver.exact import cell_average, lax_oleinik_burgers
-    from solver.stepping import solve
+    from qshock.solver import Burgers, Grid
+    from qshock.solver.exact import cell_average, lax_oleinik_burgers
+    from qshock.solver.stepping import solve
 
     ns = _ns(ctx, [64, 128], [100, 200, 400])
     errs = []
@@ -306,9 +306,9 @@ def _c_lax_oleinik(ctx):
 def _c_hopf_lax(ctx):
     import jax.numpy as jnp
 
-    from solver import Grid, HamiltonJacobi
-    from solver.exact import hopf_lax_periodic
-    from solver.stepping import solve
+    from qshock.solver import Grid, HamiltonJacobi
+    from qshock.solver.exact import hopf_lax_periodic
+    from qshock.solver.stepping import solve
 
     ns = _ns(ctx, [64, 128], [64, 128, 256])
     errs = []
@@ -346,9 +346,9 @@ for _s, _lo, _hi, _txt in (("godunov", 0.8, 1.3, "≈ 1"), ("muscl", 1.7, 2.6, "
 def _c_hj_order(ctx):
     import jax.numpy as jnp
 
-    from solver import Grid, HamiltonJacobi
-    from solver.exact import HJ_COS_KINK_TIME, hj_cos_1d
-    from solver.stepping import solve
+    from qshock.solver import Grid, HamiltonJacobi
+    from qshock.solver.exact import HJ_COS_KINK_TIME, hj_cos_1d
+    from qshock.solver.stepping import solve
 
     ns = _ns(ctx, [20, 40, 80, 160], [20, 40, 80, 160, 320])
     errs = []
@@ -369,8 +369,8 @@ def _c_hj_order(ctx):
 def _c_mass(ctx):
     import jax.numpy as jnp
 
-    from solver import Burgers, Grid
-    from solver.stepping import solve
+    from qshock.solver import Burgers, Grid
+    from qshock.solver.stepping import solve
 
     worst = 0.0
     for sch in ("godunov", "weno5"):
@@ -385,8 +385,8 @@ def _c_mass(ctx):
 @check("Entropy: TVD and no new extrema", "TV(u^{n+1}) <= TV(u^n); min u0 <= u <= max u0 (Godunov, MUSCL)",
        "TV non-increasing; range kept")
 def _c_tvd(ctx):
-    from solver import Burgers, Grid
-    from solver.stepping import solve
+    from qshock.solver import Burgers, Grid
+    from qshock.solver.stepping import solve
 
     ok, worst = True, 0.0
     for sch in ("godunov", "muscl"):
@@ -405,9 +405,9 @@ def _c_tvd(ctx):
 def _c_riemann(ctx):
     import jax.numpy as jnp
 
-    from solver import Burgers, Grid
-    from solver.exact import cell_average, riemann_burgers
-    from solver.stepping import solve
+    from qshock.solver import Burgers, Grid
+    from qshock.solver.exact import cell_average, riemann_burgers
+    from qshock.solver.stepping import solve
 
     g = Grid(-1, 1, 400, "outflow")
     x = np.asarray(g.centres())
@@ -429,7 +429,7 @@ def _c_lb(ctx):
     import jax
     import jax.numpy as jnp
 
-    from manifolds import Sphere
+    from qshock.manifolds import Sphere
 
     m = Sphere(3)
     ys = (lambda X: X[2], lambda X: 3 * X[2] ** 2 - 1, lambda X: X[0] * (5 * X[2] ** 2 - 1))
@@ -455,7 +455,7 @@ def _c_sphere_exact(ctx):
     import jax
     import jax.numpy as jnp
 
-    from manifolds import Sphere, sphere_hj_exact
+    from qshock.manifolds import Sphere, sphere_hj_exact
 
     m = Sphere(3)
     nu, eps = 0.3, 0.5
@@ -478,7 +478,7 @@ def _c_radial(ctx):
     import jax
     import jax.numpy as jnp
 
-    from manifolds import RadialQuotient
+    from qshock.manifolds import RadialQuotient
 
     f = lambda r: jnp.exp(-r ** 2) * jnp.cos(r)  # noqa: E731
     worst = 0.0
@@ -498,13 +498,11 @@ def _c_radial(ctx):
 
 
 def _quotient_rows():
-    import manifolds
+    from qshock import manifolds
 
     for name in ("ScaleQuotient", "RescaleQuotient", "TranslationQuotient", "PermutationQuotient",
                  "FactorisedQuotient", "MeanFieldQuotient", "RadialQuotient"):
-        cls = getattr(manifolds, name, None)
-        if cls is None:
-            continue
+        cls = getattr(manifolds, name)
 
         def fn(ctx, cls=cls):
             import jax
@@ -524,27 +522,15 @@ def _quotient_rows():
         check(f"Quotient invariance: {name}", "project(g·θ) = project(θ) for random g, θ", "< 1e-9")(fn)
 
 
-try:
-    _quotient_rows()
-except Exception:  # pragma: no cover - manifolds package incomplete
-    pass
-
-
-def _has_spectral() -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("solver.spectral") is not None
-    except ImportError:  # pragma: no cover
-        return False
+_quotient_rows()
 
 
 def _c_spectral(ctx):
     import jax.numpy as jnp
 
-    from solver import Burgers, Grid
-    from solver.exact import burgers_sin_bessel
-    from solver.stepping import solve
+    from qshock.solver import Burgers, Grid
+    from qshock.solver.exact import burgers_sin_bessel
+    from qshock.solver.stepping import solve
 
     g = Grid(0, TWO_PI, 64)
     x = g.centres()
@@ -553,9 +539,8 @@ def _c_spectral(ctx):
     return f"{err:.1e}", err < 1e-6
 
 
-if _has_spectral():  # the row exists once the spectral solver does
-    check("Spectral solver (Cole–Hopf)", "Fourier pseudo-spectral, viscous Burgers u0 = sin x, ν = 0.1, t = 0.5",
-          "max error < 1e-6")(_c_spectral)
+check("Spectral solver (Cole–Hopf)", "Fourier pseudo-spectral, viscous Burgers u0 = sin x, ν = 0.1, t = 0.5",
+      "max error < 1e-6")(_c_spectral)
 
 
 # ----------------------------------------------------------------------------- runner
@@ -595,7 +580,7 @@ def _table(rows: list[Row]) -> str:
 
 def write_figures(ctx: Context, folder: str) -> list[str]:
     """Convergence plot, x–t diagram with characteristics, predicted vs detected shock times."""
-    from experiments.plotting import figure, save
+    from qshock.experiments.lab.plotting import figure, save
 
     paths = []
     conv = ctx.figdata.get("conv", {})

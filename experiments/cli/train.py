@@ -1,11 +1,11 @@
-"""`qshock train`: argument parsing and entry point (the lead's ``experiments.cli`` mounts it).
+"""`qshock train`: argument parsing and entry point (the lead's ``qshock.experiments.cli.main`` mounts it).
 
     qshock train --model {mlp,cnn,transformer,meanfield} --data {digits,mnist1d,teacher,sequence}
                  [--optimizer sgd|momentum|adam] --lr LR --batch B [--weight-decay WD]
                  --steps K [--seed S | --seeds K] --out DIR [--resume]
 
 ``--seeds K`` trains seeds 0..K-1 together (vmapped). Also runnable as
-``python -m experiments.train_cli ...`` (exit 2 with one line on bad input).
+``python -m qshock.experiments.cli.train ...`` (exit 2 with one line on bad input).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from solver.errors import QShockInputError
+from qshock.errors import QShockInputError
 
 __all__ = ["add_arguments", "run", "config_from_args", "main"]
 
@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args):
     """TrainConfig from parsed arguments (raises QShockInputError on bad values)."""
-    from experiments.training import TrainConfig
+    from qshock.experiments.lab.training import TrainConfig
 
     if args.batch is None and not args.full_batch:
         raise QShockInputError("--batch is required (or use --full-batch)")
@@ -84,7 +84,7 @@ def run(args) -> int:
         import jax
 
         jax.config.update("jax_enable_x64", True)
-    from experiments.training import train
+    from qshock.experiments.lab.training import train
 
     cfg = config_from_args(args)
     res = train(cfg, out=args.out, resume=args.resume, quiet=args.quiet, argv=sys.argv)
@@ -101,7 +101,7 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    """Stand-alone entry: ``python -m experiments.train_cli``."""
+    """Stand-alone entry: ``python -m qshock.experiments.cli.train``."""
     parser = argparse.ArgumentParser(prog="qshock train", description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver.errors import QShockInputError
+from qshock.errors import QShockInputError
 
 __all__ = ["Dataset", "DATASETS", "load_dataset", "cache_dir"]
 

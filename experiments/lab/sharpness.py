@@ -4,7 +4,7 @@
 * preconditioned       lambda_max(P^{-1} H) = lambda_max(P^{-1/2} H P^{-1/2}),
   (Adam)               P = diag(sqrt(nu_hat) + eps), nu_hat = nu / (1 - b2^t)  (Cohen et al. 2022)
 * quotient sharpness   lambda_max(Pi_h H(theta_s) Pi_h), theta_s = sigma(pi(theta)) the canonical
-                       section point (``experiments.observables.project``) and Pi_h the orthogonal
+                       section point (``qshock.experiments.lab.observables.project``) and Pi_h the orthogonal
                        projector onto the horizontal space (orthogonal complement of the orbit
                        tangent space) at theta_s. This is the Hessian of the loss pulled back to the
                        quotient chart given by the section, in the metric the section inherits from

@@ -13,7 +13,7 @@ import os
 import shlex
 import sys
 
-from experiments import __version__
+from qshock.experiments import __version__
 
 __all__ = ["main", "build_parser"]
 
@@ -42,7 +42,7 @@ def _fail(prog: str, message: str, code: int = 2) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from experiments.problem import add_problem_arguments
+    from qshock.experiments.cli.problem import add_problem_arguments
 
     p = _Parser(prog="qshock", description="Viscous Hamilton-Jacobi and Burgers equations on quotient manifolds "
                 "of neural-network parameter spaces, and shocks in SGD training.",
@@ -65,19 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--figures", metavar="DIR", help="write publication figures here")
 
     s = sub.add_parser("train", help="train a network with SGD and log quotient observables")
-    try:
-        from experiments.train_cli import add_arguments as _train_args
-    except ImportError:  # pragma: no cover - training lab not installed
-        _train_args = None
-    if _train_args is not None:
-        _train_args(s)
+    from qshock.experiments.cli.train import add_arguments as train_arguments
+
+    train_arguments(s)
 
     s = sub.add_parser("experiment", help="run a named study")
     s.add_argument("name")
-    s.add_argument("--config")
-    s.add_argument("--seeds", type=int)
-    s.add_argument("--out")
-    s.add_argument("--resume", action="store_true")
+    s.add_argument("--config", metavar="FILE.toml", help="parameters overriding the defaults")
+    s.add_argument("--quick", action="store_true", help="the small configuration (minutes on 2 cores)")
+    s.add_argument("--seeds", type=int, help="number of seeds (0..K-1)")
+    s.add_argument("--out", metavar="DIR", help="study directory (default runs/NAME)")
+    s.add_argument("--resume", action="store_true", help="reuse finished items of DIR")
+    s.add_argument("--json", action="store_true", help="print the summary statistics as JSON")
 
     s = sub.add_parser("figures", help="draw the figures of a run directory")
     s.add_argument("run_dir")
@@ -95,7 +94,7 @@ def _enable_x64():
 
 
 def cmd_solve(args) -> int:
-    from experiments.problem import build_problem
+    from qshock.experiments.cli.problem import build_problem
 
     if args.out is None and getattr(args, "config", None) is None:
         raise _InputError("--out FILE.nc is required")
@@ -136,37 +135,37 @@ class _InputError(ValueError):
 
 
 def cmd_shocks(args) -> int:
-    from experiments.shocks_cli import run as run_shocks
+    from qshock.experiments.cli.shocks import run as run_shocks
 
     return run_shocks(args)
 
 
 def cmd_verify(args) -> int:
-    from experiments.verify import run as run_verify
+    from qshock.experiments.verify.checks import run as run_verify
 
     return run_verify(args)
 
 
 def cmd_train(args) -> int:
-    from experiments.train_cli import run as run_train
+    from qshock.experiments.cli.train import run as run_train
 
     return run_train(args)
 
 
 def cmd_experiment(args) -> int:
-    from experiments.studies import run as run_study
+    from qshock.experiments.studies.driver import run as run_study
 
     return run_study(args)
 
 
 def cmd_figures(args) -> int:
-    from experiments.figures import run as run_figures
+    from qshock.experiments.studies.figures import run as run_figures
 
     return run_figures(args)
 
 
 def cmd_demo(args) -> int:
-    from experiments.demo import run as run_demo
+    from qshock.experiments.cli.demo import run as run_demo
 
     return run_demo(args)
 
@@ -222,7 +221,7 @@ def main(argv=None) -> int:
     prog = f"qshock {args.command}"
     if args.command != "train" or getattr(args, "dtype", None) != "float32":
         _enable_x64()
-    from solver.errors import BlowUpError, QShockInputError
+    from qshock.errors import BlowUpError, QShockInputError
 
     try:
         return int(COMMANDS[args.command](args) or 0)

@@ -29,7 +29,7 @@ handle multi-output neurons and fix the SVD sign freedom, which the single-group
 
 ``project(model)`` applies all sections (translation first, then continuous groups, then
 permutations), so ``ravel(project(model))`` is a point of the quotient chart; it is the point
-at which the quotient sharpness is evaluated (see ``experiments.sharpness``).
+at which the quotient sharpness is evaluated (see ``qshock.experiments.lab.sharpness``).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 from jax.scipy.linalg import expm
 
-from experiments.models import CNN, MLP, MeanField, Transformer
-from manifolds import FactorisedQuotient, RescaleQuotient, ScaleQuotient, TranslationQuotient
+from qshock.experiments.lab.models import CNN, MLP, MeanField, Transformer
+from qshock.manifolds import FactorisedQuotient, RescaleQuotient, ScaleQuotient, TranslationQuotient
 
 __all__ = ["Symmetry", "symmetries", "project", "conserved", "invariants", "quotient_observables",
            "gauge_transform", "orbit_tangents", "ravel_model"]
