@@ -32,9 +32,16 @@ def hvp(loss: Callable, theta, v):
     return jax.jvp(jax.grad(loss), (theta,), (v,))[1]
 
 
-def lanczos(matvec: Callable, v0, iters: int, key):
+def lanczos(matvec: Callable, v0, iters: int, key, proj: Callable | None = None):
     """Lanczos tridiagonalisation of a symmetric operator: returns (alpha, beta, V) with
-    V^T A V = tridiag(beta, alpha, beta), V of shape (iters, n) orthonormal."""
+    V^T A V = tridiag(beta, alpha, beta), V of shape (iters, n) orthonormal.
+
+    ``proj`` (optional, an orthogonal projector v -> P v) restricts the iteration to range(P):
+    the start vector and the random restart vectors are projected, so with a ``matvec`` that
+    maps range(P) into itself every Lanczos vector lies in range(P) (``iters`` must not
+    exceed its dimension)."""
+    if proj is not None:
+        v0 = proj(v0)
     n = v0.shape[0]
     V = jnp.zeros((iters + 1, n), v0.dtype).at[0].set(v0 / jnp.linalg.norm(v0))
 
@@ -49,7 +56,8 @@ def lanczos(matvec: Callable, v0, iters: int, key):
         w = reorth(w, V)
         b = jnp.linalg.norm(w)
         # breakdown: invariant subspace found, continue with a fresh orthogonal direction
-        r = reorth(jax.random.normal(jax.random.fold_in(key, j), (n,), v0.dtype), V)
+        r = jax.random.normal(jax.random.fold_in(key, j), (n,), v0.dtype)
+        r = reorth(r if proj is None else proj(r), V)
         scale = jnp.maximum(jnp.max(jnp.abs(alpha)), jnp.abs(a)) + 1e-300
         broke = b <= 1e-10 * scale
         w = jnp.where(broke, r / jnp.linalg.norm(r), w / jnp.where(broke, 1.0, b))
