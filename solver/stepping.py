@@ -36,7 +36,8 @@ from .grid import Grid
 from .schemes import Scheme
 from .solution import Solution
 
-__all__ = ["solve", "build_stepper", "ssprk3_step", "METHODS", "as_scheme", "output_times", "check_initial_data"]
+__all__ = ["solve", "build_stepper", "ssprk3_step", "METHODS", "as_scheme", "output_times", "check_initial_data",
+           "estimate_steps"]
 
 METHODS = ("ssprk3", "ssprk3-fixed", "diffrax")
 
@@ -195,6 +196,21 @@ def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limite
             return us, jnp.asarray(n, jnp.int32), status, t_bad, jnp.argmin(fin[first_bad].ravel())
 
     return run, disc, sch
+
+
+def estimate_steps(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, limiter="mc",
+                   diffusion_order=None, cfl: float = 0.5, t0: float = 0.0, dtype=None) -> float:
+    r"""Number of adaptive SSP-RK3 steps from ``t0`` to ``t1`` at the step size of the initial data,
+    :math:`(t_1 - t_0) / (C\,Δt_{max}(u_0))`, with :math:`Δt_{max}` the stable step of :func:`solve`
+    (advective speeds and the explicit viscous limit). Cheap (one evaluation of the speeds), for
+    refusing hopeless runs before they start; the speeds of Burgers and HJ solutions do not grow
+    (maximum principle), so it is not an under-estimate by more than the output landings.
+    """
+    sch = as_scheme(scheme, flux, limiter, diffusion_order)
+    dtype = jnp.dtype(dtype or jnp.result_type(float))
+    disc = build_rhs(equation, grid, sch, dtype)
+    dt = sch.check_cfl(cfl) * float(disc.max_dt(check_initial_data(u0, disc.field_shape, dtype, grid)))
+    return (float(t1) - float(t0)) / dt if dt > 0 else math.inf
 
 
 def _location(grid: Grid, field_shape, flat_index: int) -> tuple[float, ...]:

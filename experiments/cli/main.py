@@ -1,8 +1,14 @@
-"""The ``qshock`` command line (contract: DESIGN.md §4).
+"""The ``qshock`` command line (contract: docs/guide/cli.md).
 
 Every subcommand reports bad input with exit code 2 and a single line on stderr
 (``qshock <cmd>: error: ...``), never a traceback; a numerical blow-up exits with code 3
 and names the time and place.
+
+Exit codes: 0 done; 1 internal error; 2 bad input (checked before any work: flags, output
+paths, resource estimates); 3 numerical blow-up or non-finite training loss; 4 stopped by
+``--max-wall``; 130 interrupted (SIGINT), 143 terminated (SIGTERM): partial outputs are deleted
+and run directories with a checkpoint are kept for ``--resume``
+(:mod:`qshock.experiments.cli.guard`).
 """
 
 from __future__ import annotations
@@ -52,17 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("solve", help="solve a Burgers or HJ problem and write NetCDF")
     add_problem_arguments(s)
-    s.add_argument("--out", metavar="FILE.nc", help="output NetCDF file (written atomically)")
+    s.add_argument("--out", metavar="FILE.nc", help="output NetCDF file (required; written atomically)")
+    _add_limit_arguments(s)
 
     s = sub.add_parser("shocks", help="predicted and detected shock time and place")
     add_problem_arguments(s)
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--out", metavar="FILE.nc", help="also write the solution")
+    _add_limit_arguments(s)
 
     s = sub.add_parser("verify", help="the theorem and convergence table")
     s.add_argument("--quick", action="store_true", help="the fast subset (< 2 minutes)")
     s.add_argument("--json", action="store_true")
     s.add_argument("--figures", metavar="DIR", help="write publication figures here")
+    s.add_argument("--strict", action="store_true", help="fail (exit 1) when a row is skipped, not only when one fails")
 
     s = sub.add_parser("train", help="train a network with SGD and log quotient observables")
     from qshock.experiments.cli.train import add_arguments as train_arguments
@@ -87,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_limit_arguments(s) -> None:
+    """Resource limits of a solve (checked before any work; see qshock.experiments.cli.guard)."""
+    s.add_argument("--max-steps", dest="max_steps", type=int, default=1_000_000,
+                   help="refuse (before starting) or stop a solve needing more time steps (default 1000000)")
+    s.add_argument("--max-wall", dest="max_wall", type=float, metavar="SECONDS",
+                   help="stop after this wall time (exit 4, no output)")
+    s.add_argument("--force", action="store_true", help="skip the memory and step-count estimates")
+    s.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
 def _enable_x64():
     import jax
 
@@ -94,23 +113,20 @@ def _enable_x64():
 
 
 def cmd_solve(args) -> int:
-    from qshock.experiments.cli.problem import build_problem
+    from qshock.experiments.cli import guard
+    from qshock.experiments.cli.problem import apply_config, build_problem
+    from qshock.experiments.lab.runstore import track_output
 
-    if args.out is None and getattr(args, "config", None) is None:
-        raise _InputError("--out FILE.nc is required")
-    prob = build_problem(args)
+    apply_config(args)
     if args.out is None:
         raise _InputError("--out FILE.nc is required")
-    if not str(args.out).endswith(".nc"):
-        raise _InputError(f"--out must name a .nc file, got {args.out!r}")
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir):
-        raise _InputError(f"--out: directory {out_dir!r} does not exist")
-    sol = prob.solve()
-    attrs = {"qshock_version": __version__, "command_line": " ".join(shlex.quote(a) for a in _COMMAND_LINE),
-             "ic": prob.ic_text, "t1": prob.t1}
+    guard.check_output_file(args.out, "--out")  # before any work
+    prob = build_problem(args)
+    check_solve_resources(prob, args)
+    track_output(args.out)
+    sol = solve_with_limits(prob, args)
     sol = _with_burgers_p(sol)
-    sol.to_netcdf(args.out, attrs=attrs)
+    write_solution(sol, prob, args, args.out)
     import numpy as np
 
     u = np.asarray(sol.u[-1])
@@ -119,6 +135,70 @@ def cmd_solve(args) -> int:
           + (f", flux {sol.metadata['flux']}" if sol.metadata.get("flux") else "") + "); "
           f"u in [{u.min():.6g}, {u.max():.6g}]; wrote {args.out}")
     return 0
+
+
+def check_solve_resources(prob, args) -> None:
+    """Memory and step-count estimates against the limits (exit 2 before any work); starts --max-wall."""
+    import numpy as np
+
+    from qshock.experiments.cli import guard
+
+    force = bool(getattr(args, "force", False))
+    comps = np.shape(prob.u0)[0] if np.ndim(prob.u0) > prob.grid.ndim else 1
+    guard.check_memory(prob.grid.shape, len(prob.times), comps, force)
+    n, detail = estimate_problem_steps(prob)
+    guard.check_steps(n, int(getattr(args, "max_steps", 1_000_000)), detail, force)
+    guard.print_line(f"{_prog(args)}: {'x'.join(map(str, prob.grid.shape))} cells, about {n:.3g} time steps to "
+                     f"t1={prob.t1:g}", quiet=getattr(args, "quiet", False) or n < 2000)
+    guard.start_wall_limit(getattr(args, "max_wall", None))
+
+
+def _prog(args) -> str:
+    return f"qshock {getattr(args, 'command', 'solve')}"
+
+
+def estimate_problem_steps(prob) -> tuple[float, str]:
+    """Estimated number of time steps of ``prob`` and how it was estimated."""
+    import math
+
+    import numpy as np
+
+    if prob.scheme == "spectral":
+        if prob.manifold is not None:
+            return math.nan, "sphere: adaptive"
+        from qshock.solver.spectral import default_dt
+
+        dt = default_dt(prob.equation, prob.grid, prob.u0)
+        return (prob.t1 / dt if dt > 0 else math.inf), f"pseudo-spectral, dt = 0.25 dx/max|v0| = {dt:.3g}"
+    from qshock.solver.stepping import estimate_steps
+
+    n = estimate_steps(prob.equation, prob.grid, np.asarray(prob.u0), prob.t1, scheme=prob.scheme, flux=prob.flux,
+                       limiter=prob.limiter, diffusion_order=prob.diffusion_order, cfl=prob.cfl)
+    return n, f"CFL {prob.cfl:g}, dt = {prob.t1 / n:.3g} from the initial data and nu"
+
+
+def solve_with_limits(prob, args):
+    """``prob.solve()`` with ``--max-steps``; the solver's max_steps message names the flag."""
+    from qshock.errors import QShockInputError
+
+    max_steps = int(getattr(args, "max_steps", 1_000_000))
+    try:
+        return prob.solve(max_steps=max_steps)
+    except QShockInputError as exc:
+        if "max_steps" in str(exc):
+            raise QShockInputError(f"time stepping stopped after --max-steps {max_steps} steps before "
+                                   f"t1={prob.t1:g}; raise --max-steps or coarsen --n") from None
+        raise
+
+
+def write_solution(sol, prob, args, path, extra=None) -> str:
+    """Write ``sol`` as a CF-described NetCDF file (atomic; umask permissions)."""
+    from qshock.experiments.cli.describe import solution_dataset
+    from qshock.experiments.lab.runstore import write_netcdf
+
+    ds = solution_dataset(sol, ic=prob.ic_text, t1=prob.t1, command_line=args.command_line, version=__version__,
+                          hamiltonian=getattr(args, "hamiltonian", None), manifold=prob.manifold, extra=extra)
+    return write_netcdf(ds, path)
 
 
 def _with_burgers_p(sol):
@@ -141,7 +221,7 @@ def cmd_shocks(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from qshock.experiments.verify.checks import run as run_verify
+    from qshock.experiments.verify import run as run_verify
 
     return run_verify(args)
 
@@ -206,37 +286,53 @@ def _join_negative_values(argv, parser):
     return out
 
 
-_COMMAND_LINE: list = []
-
-
 def main(argv=None) -> int:
-    """Entry point of the ``qshock`` console script."""
+    """Entry point of the ``qshock`` console script (``argv=None``: the real command line, with the
+    interrupt handling of :mod:`qshock.experiments.cli.guard`; a list: in-process, e.g. tests)."""
+    from qshock.experiments.cli import guard
+
+    if argv is None:
+        guard.install()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    _COMMAND_LINE[:] = ["qshock", *argv]
     args = parser.parse_args(_join_negative_values(argv, parser))
+    args.command_line = ["qshock", *argv]  # recorded by the writers (NetCDF attrs, run directories)
     if args.command is None:
         parser.print_help()
         return 0
     prog = f"qshock {args.command}"
+    guard.set_prog(prog)
     if args.command != "train" or getattr(args, "dtype", None) != "float32":
         _enable_x64()
     from qshock.errors import BlowUpError, QShockInputError
 
+    from qshock.experiments.lab.runstore import cleanup_partial, forget_outputs
+
     try:
-        return int(COMMANDS[args.command](args) or 0)
+        code = int(COMMANDS[args.command](args) or 0)
+        forget_outputs()
+        return code
     except BlowUpError as exc:
+        forget_outputs()
         return _fail(prog, str(exc), 3)
     except (QShockInputError, _InputError, ValueError, TypeError, KeyError, FileNotFoundError) as exc:
         if os.environ.get("QSHOCK_DEBUG"):
             raise
+        _release(cleanup_partial)
         return _fail(prog, str(exc) or type(exc).__name__, 2)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # in-process only: the console script never sees one (guard.install)
+        _release(cleanup_partial)
         return _fail(prog, "interrupted", 130)
     except Exception as exc:  # an internal failure: still one line, details with QSHOCK_DEBUG=1
         if os.environ.get("QSHOCK_DEBUG"):
             raise
+        _release(cleanup_partial)
         return _fail(prog, f"internal error ({type(exc).__name__}: {exc}); rerun with QSHOCK_DEBUG=1 for details", 1)
+
+
+def _release(cleanup) -> None:
+    """Delete the partial outputs of a failed command (as on an interrupt), then allow writes again."""
+    cleanup(release=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -210,7 +210,7 @@ class Problem:
                                    "spherical chart only")
         return _sphere_spectral(self)
 
-    def solve(self):
+    def solve(self, max_steps: int = 10_000_000):
         import jax.numpy as jnp
 
         from qshock.solver.stepping import solve
@@ -220,7 +220,7 @@ class Problem:
         return solve(self.equation, self.grid, self.u0, self.t1, scheme=self.scheme, flux=self.flux,
                      limiter=self.limiter, cfl=self.cfl, save_at=self.times, method=self.method,
                      dtype=jnp.float32 if self.dtype == "float32" else jnp.float64,
-                     diffusion_order=self.diffusion_order)
+                     diffusion_order=self.diffusion_order, max_steps=max_steps)
 
 
 def _sphere_spectral(prob: "Problem"):
@@ -322,6 +322,9 @@ def build_problem(args: argparse.Namespace) -> Problem:
     if args.n is None:
         raise QShockInputError("--n is required (cells per axis, e.g. --n 256 or --n 64,128)")
     shape = parse_counts(args.n, d)
+    from qshock.experiments.cli.guard import check_memory
+
+    check_memory(shape, 2, force=bool(getattr(args, "force", False)))  # before evaluating the initial data
 
     ic_fn = compile_expression(str(args.ic), names, option="--ic")
     # boundary conditions

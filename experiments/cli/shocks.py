@@ -1,6 +1,6 @@
 """``qshock shocks``: predicted and detected first shock (Burgers) or kink (HJ), time and place.
 
-The problem flags are those of ``qshock solve`` (DESIGN.md §4). Steps: build the problem,
+The problem flags are those of ``qshock solve`` (docs/guide/cli.md). Steps: build the problem,
 predict from the initial data (:func:`solver.shocks.predict`, on the ``--ic`` expression), solve,
 detect in the solution (:func:`solver.shocks.detect`), print.
 
@@ -44,12 +44,16 @@ def _fmt_loc(names, loc):
 
 def run(args) -> int:
     """Run ``qshock shocks`` with parsed ``args`` (problem flags, ``json``, ``out``); returns 0."""
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-    from qshock.experiments.cli.problem import build_problem
+    from qshock.experiments.cli.problem import apply_config, build_problem
     from qshock.solver.shocks import detect, predict
 
+    from qshock.experiments.cli import guard
+    from qshock.experiments.cli.main import check_solve_resources, solve_with_limits, write_solution
+    from qshock.experiments.lab.runstore import track_output
+
+    apply_config(args)
+    if getattr(args, "out", None):
+        guard.check_output_file(args.out, "--out")  # before any work
     prob = build_problem(args)
     user_schedule = getattr(args, "times", None) is not None or getattr(args, "save_every", None) is not None
     pred = predict(prob.equation, prob.ic_fn, prob.grid)
@@ -57,16 +61,19 @@ def run(args) -> int:
         prob.times = default_schedule(prob.t1, pred.time if pred.found else math.inf)
     if len(prob.times) < 3:
         raise QShockInputError("qshock shocks needs at least 3 output times (use --save-every or --times)")
+    check_solve_resources(prob, args)
+    if getattr(args, "out", None):
+        track_output(args.out)
     try:
-        sol = prob.solve()
+        sol = solve_with_limits(prob, args)
     except BlowUpError as exc:
         raise QShockInputError(f"the solve blew up before the detector could run ({exc}); "
                                "use a smaller --cfl or a monotone --scheme") from None
     det = detect(sol, manifold=prob.manifold)
     if getattr(args, "out", None):
-        sol.to_netcdf(args.out, attrs={"ic": prob.ic_text, "t1": prob.t1,
-                                       "predicted_shock_time": pred.time if pred.found else "none",
-                                       "detected_shock_time": det.time if det.found else "none"})
+        write_solution(sol, prob, args, args.out,
+                       extra={"predicted_shock_time": pred.time if pred.found else "none",
+                              "detected_shock_time": det.time if det.found else "none"})
     if getattr(args, "json", False):
         print(json.dumps({"predicted": pred.to_json(), "detected": det.to_json()}))
         return 0

@@ -13,9 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qshock.errors import QShockInputError
+from qshock.errors import BlowUpError, QShockInputError
 
-__all__ = ["add_arguments", "run", "config_from_args", "main"]
+__all__ = ["add_arguments", "run", "config_from_args", "check_run_dir", "first_nonfinite", "main", "MAX_STEPS"]
+
+#: default bound of --steps (K seeds x steps x ~6 per-step metrics are held in memory)
+MAX_STEPS = 1_000_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--heads", type=int, default=2, help="transformer attention heads")
     p.add_argument("--dtype", default="float32", help="float32 (default) or float64")
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    p.add_argument("--max-steps", dest="max_steps", type=int, default=MAX_STEPS,
+                   help=f"refuse --steps above this (default {MAX_STEPS}; per-step metrics are kept in memory)")
+    p.add_argument("--allow-nonfinite", dest="allow_nonfinite", action="store_true",
+                   help="exit 0 even when the loss became NaN/inf (default: exit 3 naming the step)")
 
 
 def config_from_args(args):
@@ -58,6 +65,10 @@ def config_from_args(args):
 
     if args.batch is None and not args.full_batch:
         raise QShockInputError("--batch is required (or use --full-batch)")
+    max_steps = getattr(args, "max_steps", MAX_STEPS)
+    if args.steps > max_steps:
+        raise QShockInputError(f"--steps {args.steps} is more than --max-steps {max_steps} (per-step metrics need "
+                               f"about {args.steps * 6 * 120 / 1e9:.3g} GB per seed); raise --max-steps to allow it")
     if args.seeds is not None:
         if args.seeds < 1:
             raise QShockInputError(f"--seeds must be >= 1, got {args.seeds}")
@@ -79,15 +90,23 @@ def config_from_args(args):
 
 
 def run(args) -> int:
-    """Train as requested by ``args``; returns 0. Bad input raises QShockInputError."""
-    if getattr(args, "dtype", "float32") == "float64":
-        import jax
+    """Train as requested by ``args``; returns 0. Bad input raises QShockInputError.
 
-        jax.config.update("jax_enable_x64", True)
+    ``--dtype float64`` needs JAX float64, which the ``qshock`` entry point enables.
+    """
+    from qshock.experiments.cli.guard import check_output_dir
+    from qshock.experiments.lab.runstore import track_output
     from qshock.experiments.lab.training import train
 
+    check_output_dir(args.out, "--out")
+    check_run_dir(args.out, args.resume)
+    if args.resume and not args.sharpness_every and args.eval_every is None:  # keep the run's interval
+        from qshock.experiments.lab.runstore import RunStore
+
+        args.sharpness_every = int(RunStore(args.out).read_config()["config"].get("sharpness_every") or 0)
     cfg = config_from_args(args)
-    res = train(cfg, out=args.out, resume=args.resume, quiet=args.quiet, argv=sys.argv)
+    track_output(args.out)
+    res = train(cfg, out=args.out, resume=args.resume, quiet=args.quiet, argv=getattr(args, "command_line", sys.argv))
     if not args.quiet:
         last = {k: v[:, -1] for k, v in res.obs.items() if v.ndim == 2}
         for i, s in enumerate(res.config.seeds):
@@ -97,7 +116,48 @@ def run(args) -> int:
                 line += f"  quotient_sharpness {last['quotient_sharpness'][i]:.4g}"
             print(line)
         print(f"{len(res.events)} events; {res.steps_per_second:.1f} steps/s; run directory {args.out}")
+    bad = first_nonfinite(res)
+    if bad and not getattr(args, "allow_nonfinite", False):
+        seed, step = bad
+        raise TrainingDiverged(f"training diverged: seed {seed} has a non-finite loss from step {step} "
+                               f"(--lr {cfg.lr:g}); metrics are in {args.out}; pass --allow-nonfinite to accept "
+                               "such a run", step)
     return 0
+
+
+class TrainingDiverged(BlowUpError):
+    """Non-finite training loss: a :class:`BlowUpError` (exit 3 through the CLI) naming the step."""
+
+    def __init__(self, message: str, step: int):
+        self.time, self.location, self.step = float("nan"), (), int(step)
+        FloatingPointError.__init__(self, message)
+
+
+def first_nonfinite(res):
+    """``(seed, step)`` of the first non-finite mini-batch loss of any seed, or None."""
+    import numpy as np
+
+    loss = np.asarray(res.step_metrics["loss"])
+    bad = ~np.isfinite(loss)
+    if not bad.any():
+        return None
+    steps = np.where(bad.any(axis=1), bad.argmax(axis=1), loss.shape[1])
+    i = int(np.argmin(steps))
+    return int(res.config.seeds[i]), int(steps[i])
+
+
+def check_run_dir(out: str, resume: bool) -> None:
+    """``--out`` holding a run needs ``--resume``; ``--resume`` needs a run there (exit 2 otherwise)."""
+    import os
+
+    has_run = os.path.isfile(os.path.join(out, "config.json"))
+    if resume and not has_run:
+        raise QShockInputError(f"--resume: {out} holds no run (no config.json); drop --resume to start one")
+    if not resume and has_run:
+        raise QShockInputError(f"--out {out} already holds a run; add --resume to continue it, "
+                               "or choose another directory")
+    if not resume and os.path.isdir(out) and os.listdir(out):
+        raise QShockInputError(f"--out {out} is a non-empty directory that holds no run; choose another directory")
 
 
 def main(argv=None) -> int:
