@@ -1,0 +1,381 @@
+"""Overlapping spheres in a periodic 3-D box: cell lists, pair energies, SGD and BRO.
+
+The model of Zhang & Martiniani (2024), docs/theory.md §6. N spheres of diameter σ in a periodic
+cube of side L at packing fraction φ = N π σ³ / (6 L³). Lengths are in units of σ where a
+rule says so; energies are in units of ε_E = 1.
+
+**Energy.** E = Σ_{i<j} (1/α) h_ij^α with the overlap h_ij = max(0, 1 − r_ij/σ) and r_ij the
+minimum-image distance; α = 1 (linear) or α = 2 (harmonic). The force on i is
+F_i = −∂E/∂x_i = Σ_j h_ij^{α−1} d_ij / (σ r_ij), d_ij = x_i − x_j (minimum image).
+
+**One update path.** Every step moves each particle by dx_i = Σ_j c_ij d_ij / r_ij over its
+overlapping pairs, with a symmetric pair coefficient c_ij = c_ji (so Σ_i dx_i = 0):
+
+* SGD: c_ij = η σ h_ij^{α−1} 1[u_ij < b], i.e. x ← x − η σ² ∇E_batch, where each overlapping
+  pair joins the batch with probability b (u_ij uniform, shared by i and j);
+* BRO: c_ij = ε σ u'_ij, each particle of an overlapping pair kicked away from the other by a
+  magnitude uniform in [0, εσ] (one draw per pair).
+
+At α = 1 the per-pair SGD displacement is ησ·Bernoulli(b): mean ηbσ, variance η²b(1−b)σ²;
+the BRO kick has mean εσ/2 and variance ε²σ²/12. Both agree iff b = 3/4 and η = ε/(2b) = 2ε/3
+(docs/theory.md §6 writes η = ε/b with a kick convention twice as large; see docs/guide/absorbing-state.md).
+
+**Observable.** The active fraction f_a = (number of particles with at least one overlap)/N.
+f_a = 0 is absorbing: no pair overlaps, so nothing moves again.
+
+**Neighbours.** A Verlet list of fixed width ``k`` with cut-off r_c = σ_max + skin, rebuilt
+from a cell list (m³ cells of side L/m ≥ r_c, fixed capacity ``cap``) whenever some particle
+moved more than skin/2 since the last build. Capacities are never silently exceeded: the
+largest cell occupancy and neighbour count are tracked and :func:`check_capacity` raises a
+``RuntimeError`` naming the capacity after the run.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import numpy as np
+
+from qshock.errors import QShockInputError
+
+__all__ = ["box_side", "sigma_for", "packing_fraction", "random_positions", "minimum_image", "cell_count",
+           "cell_table", "neighbour_list", "neighbour_list_dense", "pair_overlaps", "energy", "energy_dense",
+           "forces", "active_fraction", "pair_uniform", "displacement", "check_capacity", "make_simulator",
+           "simulate", "default_capacities"]
+
+
+def box_side(n: int, phi: float, sigma: float = 1.0) -> float:
+    """L = σ (N π / (6 φ))^{1/3}, the box side giving packing fraction φ."""
+    return float(sigma * (n * math.pi / (6.0 * phi)) ** (1.0 / 3.0))
+
+
+def sigma_for(n: int, phi: float, L: float) -> float:
+    """σ = L (6 φ / (N π))^{1/3}, the diameter giving packing fraction φ in a box of side L."""
+    return float(L * (6.0 * phi / (n * math.pi)) ** (1.0 / 3.0))
+
+
+def packing_fraction(n: int, sigma: float, L: float) -> float:
+    """φ = N π σ³ / (6 L³)."""
+    return float(n * math.pi * sigma ** 3 / (6.0 * L ** 3))
+
+
+def random_positions(key, n: int, L: float, dtype=None):
+    """N independent uniform positions in [0, L)³ (a Poisson configuration at φ fixed by L, σ)."""
+    import jax
+
+    return jax.random.uniform(key, (n, 3), dtype=dtype, minval=0.0, maxval=L) % L
+
+
+def minimum_image(d, L):
+    """The periodic image of the displacement ``d`` with components in [−L/2, L/2]."""
+    import jax.numpy as jnp
+
+    return d - L * jnp.round(d / L)
+
+
+def cell_count(L: float, rc: float) -> int:
+    """m = ⌊L / r_c⌋ cells per side; QShockInputError unless m ≥ 3 (27 distinct neighbour cells)."""
+    m = int(math.floor(L / rc + 1e-12))
+    if m < 3:
+        raise QShockInputError(f"n: box side L = {L:.4g} holds only {m} cell(s) of side r_c = {rc:.4g} per axis; "
+                               "the cell list needs >= 3 (use more particles)")
+    return m
+
+
+def _cell_coords(x, L, m):
+    import jax.numpy as jnp
+
+    c = jnp.floor(x * (m / L)).astype(jnp.int32) % m
+    return c, (c[:, 0] * m + c[:, 1]) * m + c[:, 2]
+
+
+def cell_table(x, L, m: int, cap: int):
+    """Cell list: ``table[c, s]`` is the s-th particle of cell c (padded with N), and the largest
+    occupancy. Particles beyond ``cap`` in a cell are dropped from the table, so callers must
+    compare the occupancy with ``cap`` (:func:`check_capacity`)."""
+    import jax.numpy as jnp
+
+    n = x.shape[0]
+    _, cid = _cell_coords(x, L, m)
+    order = jnp.argsort(cid)
+    sc = cid[order]
+    start = jnp.searchsorted(sc, jnp.arange(m ** 3, dtype=sc.dtype))
+    rank = jnp.arange(n) - start[sc]
+    table = jnp.full((m ** 3, cap), n, jnp.int32).at[sc, rank].set(order.astype(jnp.int32), mode="drop")
+    return table, jnp.max(rank) + 1
+
+
+def _select(j, mask, k):
+    """The first ``k`` entries of each row of ``j`` where ``mask`` holds (in order, padded with −1),
+    by a cumulative count and one scatter; also the largest number of true entries in a row."""
+    import jax.numpy as jnp
+
+    n, _ = j.shape
+    cnt = jnp.cumsum(mask.astype(jnp.int32), axis=1, dtype=jnp.int32)
+    flat = jnp.where(mask & (cnt <= k), jnp.arange(n, dtype=jnp.int32)[:, None] * k + cnt - 1, n * k)
+    out = jnp.full((n * k,), -1, jnp.int32).at[flat.ravel()].set(j.astype(jnp.int32).ravel(), mode="drop")
+    return out.reshape(n, k), cnt[:, -1].max()
+
+
+def neighbour_list(x, L, rc, m: int, cap: int, k: int):
+    """Verlet list ``(n, k)`` of the j ≠ i with minimum-image |x_i − x_j| < r_c (padded with N),
+    from the 27 cells around each particle; returns (list, largest cell occupancy, largest count)."""
+    import jax.numpy as jnp
+
+    n = x.shape[0]
+    table, occ = cell_table(x, L, m, cap)
+    c, _ = _cell_coords(x, L, m)
+    off = jnp.array([(a, b, e) for a in (-1, 0, 1) for b in (-1, 0, 1) for e in (-1, 0, 1)], jnp.int32)
+    cc = (c[:, None, :] + off[None]) % m
+    cand = table[(cc[..., 0] * m + cc[..., 1]) * m + cc[..., 2]].reshape(n, 27 * cap)
+    xp = jnp.concatenate([x, jnp.zeros((1, 3), x.dtype)])
+    d = minimum_image(x[:, None, :] - xp[cand], L)
+    mask = (cand < n) & (cand != jnp.arange(n)[:, None]) & (jnp.sum(d * d, -1) < rc * rc)
+    nbr, most = _select(cand, mask, k)
+    return jnp.where(nbr < 0, n, nbr), occ, most
+
+
+def neighbour_list_dense(x, L, rc, k: int):
+    """The same Verlet list by the O(N²) all-pairs search (reference for tests and benchmarks)."""
+    import jax.numpy as jnp
+
+    n = x.shape[0]
+    d = minimum_image(x[:, None, :] - x[None, :, :], L)
+    j = jnp.broadcast_to(jnp.arange(n), (n, n))
+    mask = (j != jnp.arange(n)[:, None]) & (jnp.sum(d * d, -1) < rc * rc)
+    nbr, most = _select(j, mask, k)
+    return jnp.where(nbr < 0, n, nbr), most
+
+
+def pair_overlaps(x, nbr, L, sigma):
+    """Pair geometry over a neighbour list: (unit vectors d_ij/r_ij, overlaps h_ij ≥ 0), zero on
+    padding entries and non-overlapping pairs."""
+    import jax.numpy as jnp
+
+    n = x.shape[0]
+    xp = jnp.concatenate([x, jnp.zeros((1, 3), x.dtype)])
+    d = minimum_image(x[:, None, :] - xp[nbr], L)
+    valid = nbr < n
+    r2 = jnp.where(valid, jnp.sum(d * d, -1), 4.0 * sigma * sigma)
+    r = jnp.sqrt(jnp.maximum(r2, 1e-300 if x.dtype == jnp.float64 else 1e-30))
+    h = jnp.where(valid & (r < sigma), 1.0 - r / sigma, 0.0)
+    return d / r[..., None], h
+
+
+def _pair_power(h, alpha):
+    import jax.numpy as jnp
+
+    return jnp.where(h > 0, h ** (alpha - 1), 0.0)
+
+
+def energy(x, nbr, L, sigma, alpha: int):
+    """E = Σ_{i<j} h_ij^α / α over a full (symmetric) neighbour list: ½ Σ_i Σ_j h_ij^α / α."""
+    import jax.numpy as jnp
+
+    _, h = pair_overlaps(x, nbr, L, sigma)
+    return 0.5 * jnp.sum(h ** alpha) / alpha
+
+
+def energy_dense(x, L, sigma, alpha: int):
+    """E by all pairs i < j with the minimum image (reference; differentiable in x)."""
+    import jax.numpy as jnp
+
+    n = x.shape[0]
+    d = minimum_image(x[:, None, :] - x[None, :, :], L)
+    iu = jnp.triu_indices(n, 1)
+    r = jnp.sqrt(jnp.sum(d[iu] ** 2, -1))
+    h = jnp.maximum(0.0, 1.0 - r / sigma)
+    return jnp.sum(h ** alpha) / alpha
+
+
+def forces(x, nbr, L, sigma, alpha: int):
+    """F_i = −∂E/∂x_i = Σ_j h_ij^{α−1} d_ij / (σ r_ij) (closed form over the neighbour list)."""
+    import jax.numpy as jnp
+
+    u, h = pair_overlaps(x, nbr, L, sigma)
+    return jnp.sum(_pair_power(h, alpha)[..., None] * u, axis=1) / sigma
+
+
+def active_fraction(x, nbr, L, sigma):
+    """f_a = #{i : h_ij > 0 for some j} / N."""
+    import jax.numpy as jnp
+
+    _, h = pair_overlaps(x, nbr, L, sigma)
+    return jnp.mean(jnp.any(h > 0, axis=1))
+
+
+def _mix(v):
+    """lowbias32 integer hash (uint32 → uint32)."""
+    import jax.numpy as jnp
+
+    v = v ^ (v >> 16)
+    v = v * jnp.uint32(0x7FEB352D)
+    v = v ^ (v >> 15)
+    v = v * jnp.uint32(0x846CA68B)
+    return v ^ (v >> 16)
+
+
+def pair_uniform(i, j, salt):
+    """A uniform in [0, 1) that depends on the unordered pair {i, j} and on ``salt`` (uint32):
+    u(i, j) = u(j, i), so both particles of a pair see the same batch draw or kick."""
+    import jax.numpy as jnp
+
+    a = jnp.minimum(i, j).astype(jnp.uint32)
+    b = jnp.maximum(i, j).astype(jnp.uint32)
+    h = _mix(a ^ _mix(b ^ _mix(salt.astype(jnp.uint32) + jnp.uint32(0x9E3779B9))))
+    return (h >> 8).astype(jnp.float32) * (1.0 / 16777216.0)
+
+
+def displacement(x, nbr, L, sigma, pars, salt, alpha: int):
+    """The shared update dx_i = Σ_j c_ij d_ij/r_ij (module docstring); ``pars`` = (η, b, ε, bro)
+    with bro ∈ {0, 1} selecting BRO. Returns (dx, number of active particles, energy)."""
+    import jax.numpy as jnp
+
+    eta, b, eps, bro = pars
+    n = x.shape[0]
+    u, h = pair_overlaps(x, nbr, L, sigma)
+    i = jnp.broadcast_to(jnp.arange(n)[:, None], nbr.shape)
+    u1 = pair_uniform(i, nbr, salt).astype(x.dtype)
+    u2 = pair_uniform(i, nbr, salt ^ jnp.uint32(0x5BD1E995)).astype(x.dtype)
+    sgd = eta * sigma * _pair_power(h, alpha) * (u1 < b)
+    c = jnp.where(h > 0, jnp.where(bro > 0, eps * sigma * u2, sgd), 0.0)
+    dx = jnp.sum(c[..., None] * u, axis=1)
+    return dx, jnp.sum(jnp.any(h > 0, axis=1)), 0.5 * jnp.sum(h ** alpha) / alpha
+
+
+def check_capacity(cell_max: int, nbr_max: int, cap: int, k: int) -> None:
+    """RuntimeError naming the capacity if a cell held more than ``cap`` particles or a particle
+    had more than ``k`` neighbours within r_c at some build (the run is then invalid)."""
+    if int(cell_max) > cap:
+        raise RuntimeError(f"cell list overflow: a cell held {int(cell_max)} particles but cell_capacity = {cap}; "
+                           "rerun with a larger cell_capacity")
+    if int(nbr_max) > k:
+        raise RuntimeError(f"neighbour list overflow: a particle had {int(nbr_max)} neighbours within r_c but "
+                           f"neighbour_capacity = {k}; rerun with a larger neighbour_capacity")
+
+
+def default_capacities(n: int, L: float, rc: float, phi_max: float, sigma_max: float) -> tuple[int, int]:
+    """(cell capacity, neighbour capacity) from Poisson statistics: mean + 7 √mean + 4."""
+    m = cell_count(L, rc)
+    rho = n / L ** 3
+    mc, mk = rho * (L / m) ** 3, rho * 4.0 / 3.0 * math.pi * rc ** 3
+    return int(mc + 7 * math.sqrt(mc) + 4), int(mk + 7 * math.sqrt(mk) + 4)
+
+
+_SIMS: dict = {}
+
+
+def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunk: int, chunks: int):
+    """Jitted ``run(x0, L, rc, skin, sigma, pars, seeds)`` for B systems of N particles at once.
+
+    ``x0`` (B, N, 3), ``sigma`` (B,), ``pars`` (B, 4) = (η, b, ε, bro), ``seeds`` (B,) uint32.
+    A ``lax.while_loop`` over chunks of ``chunk`` steps (``lax.scan``) stops after ``chunks``
+    chunks or once every system is absorbed. The Verlet lists of all systems are rebuilt together
+    (a scalar ``lax.cond``, so the rebuild is really skipped) when some particle moved more than
+    skin/2. Returns (x, f_a per chunk (mean over its steps), energy at each chunk's last step,
+    absorption step (−1 if never), chunks done, largest cell occupancy, largest neighbour count,
+    number of builds).
+    """
+    key = (n, m, cap, k, alpha, chunk, chunks)
+    if key in _SIMS:
+        return _SIMS[key]
+    import jax
+    import jax.numpy as jnp
+
+    def run(x0, L, rc, skin, sigma, pars, seeds):
+        build = jax.vmap(lambda x: neighbour_list(x, L, rc, m, cap, k))
+        disp = jax.vmap(lambda x, nb, s, p, salt: displacement(x, nb, L, s, p, salt, alpha))
+
+        def rebuild(s):
+            x, _, _, cm, km, nb = s
+            nbr, occ, most = build(x)
+            return x, x, nbr, jnp.maximum(cm, occ.max()).astype(cm.dtype), jnp.maximum(km, most.max()).astype(km.dtype), nb + 1
+
+        def step(c, t):
+            geo, tabs = c
+            x, xref = geo[0], geo[1]
+            moved = jnp.max(jnp.sum(minimum_image(x - xref, L) ** 2, -1))
+            geo = jax.lax.cond(moved > (0.5 * skin) ** 2, rebuild, lambda s: s, geo)
+            salt = _mix(seeds ^ _mix(t.astype(jnp.uint32)))
+            dx, na, e = disp(geo[0], geo[2], sigma, pars, salt)
+            tabs = jnp.where((tabs < 0) & (na == 0), t.astype(jnp.int32), tabs)
+            geo = ((geo[0] + dx) % L,) + geo[1:]
+            return (geo, tabs), (na, e)
+
+        def body(s):
+            c, i, fa, en = s
+            c, (na, e) = jax.lax.scan(step, c, i * chunk + jnp.arange(chunk, dtype=jnp.int32))
+            fa = fa.at[:, i].set(jnp.mean(na, axis=0) / n)
+            return c, i + 1, fa, en.at[:, i].set(e[-1])
+
+        B = x0.shape[0]
+        nbr, occ, most = build(x0)
+        geo = (x0, x0, nbr, occ.max(), most.max(), jnp.int32(1))
+        s0 = ((geo, jnp.full((B,), -1, jnp.int32)), jnp.int32(0),
+              jnp.zeros((B, chunks), x0.dtype), jnp.zeros((B, chunks), x0.dtype))
+        (geo, tabs), i, fa, en = jax.lax.while_loop(lambda s: (s[1] < chunks) & jnp.any(s[0][1] < 0), body, s0)
+        return geo[0], fa, en, tabs, i, geo[3], geo[4], geo[5]
+
+    _SIMS[key] = jax.jit(run)
+    return _SIMS[key]
+
+
+def _check_sim_args(n, phis, seeds, mode, eta, b, eps, alpha, steps, record_every, skin):
+    if not isinstance(n, int) or n < 2:
+        raise QShockInputError(f"n must be an integer >= 2, got {n!r}")
+    if len(phis) == 0 or len(phis) != len(seeds):
+        raise QShockInputError(f"phis and seeds must be non-empty and of equal length, got {len(phis)} and {len(seeds)}")
+    if any(not (0.0 < p < 1.5) for p in phis):
+        raise QShockInputError(f"phis must lie in (0, 1.5), got {list(phis)}")
+    if mode not in ("sgd", "bro"):
+        raise QShockInputError(f"mode must be 'sgd' or 'bro', got {mode!r}")
+    if alpha not in (1, 2):
+        raise QShockInputError(f"alpha must be 1 or 2, got {alpha!r}")
+    if not (0.0 < b <= 1.0) or eta < 0 or eps < 0:
+        raise QShockInputError(f"need 0 < b <= 1, eta >= 0, eps >= 0; got b={b}, eta={eta}, eps={eps}")
+    if record_every < 1 or steps < record_every or steps % record_every:
+        raise QShockInputError(f"record_every ({record_every}) must be >= 1 and divide steps ({steps})")
+    if not skin > 0:
+        raise QShockInputError(f"skin must be > 0, got {skin}")
+
+
+def simulate(n: int, phis, seeds, *, mode: str = "sgd", eta: float = 0.0, b: float = 1.0, eps: float = 0.0,
+             alpha: int = 1, steps: int = 1000, record_every: int = 10, skin: float = 0.3, L: float | None = None,
+             cell_capacity: int | None = None, neighbour_capacity: int | None = None, dtype: str = "float64") -> dict:
+    """Run SGD (``mode='sgd'``, step η, batch probability b) or BRO (``'bro'``, kick ε) for one
+    system per entry of ``phis``/``seeds`` (vmapped together) from Poisson initial positions.
+
+    All systems share the box side L (default: φ_max has σ = 1) and use σ(φ) = L (6φ/(Nπ))^{1/3};
+    kicks and steps scale with σ, so the dynamics at a given (φ, η or ε) is the same as in a box
+    with σ = 1. The positions depend only on the seed (common random numbers across φ).
+    Returns numpy arrays: ``f_a`` (B, R) and ``energy`` (B, R) per record of ``record_every``
+    steps, ``record_steps``, ``t_absorb`` (B,) (−1: still active), ``x``, ``sigma``, ``L``,
+    ``steps_done``, ``builds``, ``cell_capacity``, ``neighbour_capacity``.
+    Raises RuntimeError (:func:`check_capacity`) if a capacity was exceeded.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    phis, seeds = [float(p) for p in phis], [int(s) for s in seeds]
+    _check_sim_args(n, phis, seeds, mode, eta, b, eps, alpha, steps, record_every, skin)
+    if dtype == "float64" and not jax.config.jax_enable_x64:
+        raise QShockInputError("dtype: float64 needs jax_enable_x64 (the CLI enables it); or pass dtype='float32'")
+    L = box_side(n, max(phis)) if L is None else float(L)
+    sig = np.array([sigma_for(n, p, L) for p in phis])
+    rc = float(sig.max() + skin)
+    m = cell_count(L, rc)
+    dc, dk = default_capacities(n, L, rc, max(phis), float(sig.max()))
+    cap, k = int(cell_capacity or dc), int(neighbour_capacity or dk)
+    dt = jnp.dtype(dtype)
+    x0 = jnp.stack([random_positions(jax.random.PRNGKey(s), n, L, dt) for s in seeds])
+    pars = jnp.asarray([[eta, b, eps, 1.0 if mode == "bro" else 0.0]] * len(phis), dt)
+    run = make_simulator(n, m, cap, k, int(alpha), int(record_every), steps // record_every)
+    out = run(x0, jnp.asarray(L, dt), jnp.asarray(rc, dt), jnp.asarray(skin, dt), jnp.asarray(sig, dt), pars,
+              jnp.asarray(seeds, jnp.uint32))
+    x, fa, en, tabs, i, cm, km, nb = jax.device_get(out)
+    check_capacity(cm, km, cap, k)
+    return dict(f_a=np.asarray(fa, float), energy=np.asarray(en, float), t_absorb=np.asarray(tabs, int),
+                record_steps=(np.arange(steps // record_every) + 1) * record_every, x=np.asarray(x, float),
+                sigma=sig, L=L, steps_done=int(i) * record_every, builds=int(nb), cell_capacity=cap,
+                neighbour_capacity=k, cells_per_side=m)
