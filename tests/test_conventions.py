@@ -9,7 +9,7 @@ from qshock.solver._geometry import chart_factors
 from qshock.solver._rhs import build_rhs
 from qshock.solver.schemes import Scheme
 from qshock.solver.stepping import ssprk3_step
-from qshock.experiments.cli.problem import cell_average
+from qshock.solver.exact import cell_average
 
 
 def test_grid_is_cell_centred():
@@ -53,8 +53,8 @@ def test_weighted_manifold_uses_volume_density():
 
 def test_sqrt_g_weighted_cell_average():
     # average of cos(theta) weighted by sin(theta) over [0, pi/2] is 1/2 (exact integral)
-    avg = cell_average(lambda th: jnp.cos(th), (0.0,), (np.pi / 2,), (1,), sqrt_det=lambda p: np.sin(p[..., 0]),
-                       order=8)
+    avg = cell_average(lambda th: jnp.cos(th), np.array([0.0, np.pi / 2]), n_gauss=8,
+                       sqrt_det=lambda p: jnp.sin(p[..., 0]))
     assert abs(float(avg[0]) - 0.5) < 1e-12
 
 

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from qshock.experiments.cli.problem import cell_average
+from qshock.solver.exact import cell_average
 from qshock.solver import Burgers, Grid, HamiltonJacobi, QShockInputError, Solution
 from qshock.solver.shocks import (compression_history, constant_curvature_blowup, detect, jacobi_fold_times, predict,
                            riccati_scalar_blowup)
@@ -135,7 +135,7 @@ def _predict_detect_random(n_ics, n_cells=256):
     preds = [predict(Burgers(), f, g) for f in ics]
     # rescale each datum so that t* = 1: Burgers is invariant under u -> c u, t -> t / c
     scales = [p.time for p in preds]
-    u0 = np.stack([s * cell_average(f, (0.0,), (TWO_PI,), (n_cells,)) for s, f in zip(scales, ics)])
+    u0 = np.stack([s * cell_average(f, np.linspace(0.0, TWO_PI, n_cells + 1), n_gauss=3) for s, f in zip(scales, ics)])
     ts = np.linspace(0.0, 1.5, 31)
     run, _, _ = build_stepper(Burgers(), g, ts, scheme="weno5")
     us, _, status, _, _ = jax.jit(jax.vmap(run))(jnp.asarray(u0))
@@ -164,7 +164,7 @@ DW_L = 1.25
 
 def _double_well(nu, n, times, t1):
     g = Grid(-DW_L, DW_L, n, "outflow")
-    u0 = cell_average(lambda x: x ** 3 - x, (-DW_L,), (DW_L,), (n,))
+    u0 = cell_average(lambda x: x ** 3 - x, np.linspace(-DW_L, DW_L, n + 1), n_gauss=3)
     return solve(Burgers(nu), g, u0, t1, save_at=times), g
 
 
@@ -231,7 +231,7 @@ def _sphere_check(data, n=96, w=0.8):
     preds = [predict(eq, _s2_datum(*c), g) for c in data]
     ts = np.linspace(0, 1.0, 41)
     run, disc, _ = build_stepper(eq, g, ts, scheme="weno5")
-    u0 = jnp.stack([jnp.asarray(cell_average(_s2_datum(*c), (-w, -w), (w, w), (n, n), sqrt_det=sqrt_det))
+    u0 = jnp.stack([jnp.asarray(cell_average(_s2_datum(*c), [np.linspace(-w, w, n + 1)] * 2, n_gauss=3, sqrt_det=sqrt_det))
                     for c in data])
     us, _, status, _, _ = jax.jit(jax.vmap(run))(u0)
     assert not np.any(np.asarray(status))

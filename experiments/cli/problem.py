@@ -19,7 +19,7 @@ import numpy as np
 
 from qshock.errors import QShockInputError
 
-__all__ = ["add_problem_arguments", "build_problem", "Problem", "cell_average", "apply_config"]
+__all__ = ["add_problem_arguments", "build_problem", "Problem", "apply_config"]
 
 EQUATIONS = ("burgers", "hj")
 BCS = ("periodic", "reflect", "outflow", "dirichlet")
@@ -30,12 +30,12 @@ _PROBLEM_DEFAULTS = {
     "equation": None, "manifold": None, "chart": None, "domain": None, "n": None, "bc": None,
     "ic": None, "nu": 0.0, "t1": None, "scheme": "weno5", "flux": None, "cfl": 0.5, "dtype": "float64",
     "save_every": None, "times": None, "hamiltonian": None, "limiter": "mc", "method": "ssprk3",
-    "diffusion_order": None, "dim": None,
+    "diffusion_order": None, "dim": None, "grid": None,
 }
 
 
 def add_problem_arguments(p: argparse.ArgumentParser) -> None:
-    """Add the problem flags of DESIGN.md §4 (``solve`` and ``shocks``) to ``p``."""
+    """Add the problem flags of docs/guide/cli.md (``solve`` and ``shocks``) to ``p``."""
     p.add_argument("--config", metavar="FILE.toml", help="TOML file with any of these flags as keys (flags win)")
     p.add_argument("--equation", help="burgers or hj")
     p.add_argument("--manifold", help="euclidean (default), sphere, torus, circle, radial, ...")
@@ -54,6 +54,8 @@ def add_problem_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limiter", help="MUSCL limiter: minmod|mc|vanleer (default mc)")
     p.add_argument("--method", help="ssprk3 (default, CFL-adaptive) | ssprk3-fixed | diffrax")
     p.add_argument("--diffusion-order", dest="diffusion_order", type=int, help="2 or 4")
+    p.add_argument("--grid", help="spectral S^2 latitudes: fejer (default, equiangular = cell centres) or gauss "
+                                  "(Gauss-Legendre); any --n NLAT,NLON with NLON >= 2L-1, e.g. --n 48,96")
     p.add_argument("--cfl", type=str, help="CFL number in (0, 1] (default 0.5)")
     p.add_argument("--dtype", help="float64 (default) or float32")
     g = p.add_mutually_exclusive_group()
@@ -145,39 +147,43 @@ def parse_counts(text, ndim: int) -> tuple[int, ...]:
     return ns
 
 
-def cell_average(fn, lower, upper, shape, sqrt_det=None, order: int = 3) -> np.ndarray:
-    r"""Cell averages :math:`\bar u_i = \int_{C_i} u\sqrt G\,dx / \int_{C_i}\sqrt G\,dx` by tensor Gauss–Legendre.
+def _box_edges(lower, upper, shape) -> list[np.ndarray]:
+    """Cell faces per axis of the box ``[lower, upper]`` with ``shape`` cells."""
+    return [np.linspace(lo, hi, n + 1) for lo, hi, n in zip(lower, upper, shape)]
 
-    ``fn(*coords)`` takes one array per axis; ``sqrt_det(points)`` (points last) gives
-    :math:`\sqrt G` (``None``: flat). ``order`` Gauss points per axis (exact for degree 2·order−1).
+
+def _centres(lower, upper, shape) -> list[np.ndarray]:
+    """Coordinate mesh (``indexing='ij'``) of the cell centres ``lo + (i + ½)Δx``."""
+    return np.meshgrid(*[lo + (np.arange(n) + 0.5) * (hi - lo) / n for lo, hi, n in zip(lower, upper, shape)],
+                       indexing="ij")
+
+
+def _initial_data(eq_name, scheme, ic_fn, lower, upper, shape, sqrt_det) -> np.ndarray:
+    """Initial unknowns per docs/conventions.md.
+
+    Burgers (finite volume): √G-weighted cell averages by 3-point Gauss–Legendre per axis
+    (N-D: of each component of ``v0 = ∇u0``). HJ, and every pseudo-spectral solve: point values
+    at the cell centres.
     """
-    import jax.numpy as jnp
+    from qshock.solver.exact import cell_average
 
-    gx, gw = np.polynomial.legendre.leggauss(order)
     d = len(shape)
-    h = [(hi - lo) / n for lo, hi, n in zip(lower, upper, shape)]
-    axes = []
-    for a in range(d):
-        c = lower[a] + (np.arange(shape[a]) + 0.5) * h[a]
-        axes.append((c[:, None] + 0.5 * h[a] * gx[None, :]).ravel())  # (N*order,)
-    mesh = np.meshgrid(*axes, indexing="ij")
-    vals = np.asarray(fn(*[jnp.asarray(m) for m in mesh]), dtype=float)
-    vals = np.broadcast_to(vals, mesh[0].shape)
-    w = np.ones_like(mesh[0])
-    if sqrt_det is not None:
-        w = np.asarray(sqrt_det(np.stack(mesh, axis=-1)), dtype=float)
-    ww = 1.0
-    for a in range(d):
-        shp = [1] * d
-        shp[a] = -1
-        ww = ww * np.tile(gw, shape[a]).reshape(shp)
-    num = vals * w * ww
-    den = w * ww
-    for a in reversed(range(d)):
-        newshape = num.shape[:a] + (shape[a], order) + num.shape[a + 1:]
-        num = num.reshape(newshape).sum(axis=a + 1)
-        den = den.reshape(newshape).sum(axis=a + 1)
-    return num / den
+    finite_volume = scheme != "spectral"
+
+    def values(fn, weight=None):
+        if finite_volume:
+            return np.asarray(cell_average(fn, _box_edges(lower, upper, shape), n_gauss=3, sqrt_det=weight))
+        return np.broadcast_to(np.asarray(fn(*_centres(lower, upper, shape)), dtype=float), tuple(shape)).copy()
+
+    if eq_name == "burgers" and d > 1:
+        import jax
+
+        def comp(a):
+            return lambda *xs: jax.grad(lambda *s: ic_fn(*s).sum(), argnums=a)(*xs)
+        return np.stack([values(comp(a)) for a in range(d)])
+    if eq_name == "burgers":
+        return values(lambda *xs: ic_fn(*xs), sqrt_det)
+    return np.broadcast_to(np.asarray(ic_fn(*_centres(lower, upper, shape)), dtype=float), tuple(shape)).copy()
 
 
 @dataclass
@@ -224,17 +230,31 @@ class Problem:
 
 
 def _sphere_spectral(prob: "Problem"):
-    """S² by spherical harmonics (Fejér nodes = cell centres: N_theta = 2L, N_phi = 2L - 1)."""
-    from qshock.solver.spectral import solve_sphere
+    """S² by spherical harmonics on an ``nlat × nlon`` grid (``--grid fejer``: nodes = cell centres;
+    ``gauss``: Gauss–Legendre latitudes, written as the NetCDF coordinate); ``L`` from ``nlat``."""
+    from qshock.solver.spectral import solve_sphere, sphere_band_limit
 
-    n_th, n_ph = prob.grid.shape
-    L = n_th // 2
-    if n_th % 2 or n_ph != 2 * L - 1:
-        raise QShockInputError(f"--scheme spectral on the sphere needs --n 2L,2L-1 (e.g. --n {2 * max(L, 2)},"
-                               f"{2 * max(L, 2) - 1}), got --n {n_th},{n_ph}")
-    sol = solve_sphere(prob.equation, lambda th, ph: prob.ic_fn(th, ph), L, prob.t1, save_at=prob.times,
-                       sampling="fejer")
-    return sol
+    sampling = prob.extra.get("grid") or "fejer"
+    L = sphere_band_limit(*prob.grid.shape, sampling)
+    return solve_sphere(prob.equation, lambda th, ph: prob.ic_fn(th, ph), L, prob.t1, save_at=prob.times,
+                        sampling=sampling, nlat=prob.grid.shape[0], nlon=prob.grid.shape[1])
+
+
+def _sphere_grid(grid, scheme, manifold, shape):
+    """Validate ``--grid`` (spectral solves on S² only) and the S² grid size; return the sampling or None."""
+    from qshock.solver.spectral import SAMPLINGS, sphere_band_limit
+
+    sphere = scheme == "spectral" and manifold is not None and getattr(manifold, "name", None) == "sphere"
+    if grid is not None and str(grid).lower() not in SAMPLINGS:
+        raise QShockInputError(f"unknown --grid {grid!r}; expected gauss or fejer")
+    if grid is not None and not sphere:
+        raise QShockInputError("--grid applies to --scheme spectral on --manifold sphere only")
+    if sphere and len(shape) == 2:
+        try:
+            sphere_band_limit(shape[0], shape[1], grid or "fejer")
+        except QShockInputError as exc:
+            raise QShockInputError(f"--n {shape[0]},{shape[1]} --grid {grid or 'fejer'}: {exc}") from None
+    return None if grid is None else str(grid).lower()
 
 
 def _chart_info(args):
@@ -375,22 +395,7 @@ def build_problem(args: argparse.Namespace) -> Problem:
     else:
         equation = HamiltonJacobi(hamiltonian=hamiltonian, nu=nu, manifold=manifold)
 
-    # initial data: sqrt(G)-weighted cell averages (N-D Burgers: v0 = grad of the potential)
-    if eq_name == "burgers" and d > 1:
-        import jax
-
-        def comp(a):
-            def f(*xs):
-                g = jax.grad(lambda *s: ic_fn(*s).sum(), argnums=a)
-                return g(*xs)
-            return f
-        u0 = np.stack([cell_average(comp(a), lower, upper, shape) for a in range(d)])
-    elif args.scheme == "spectral":  # pseudo-spectral unknowns are point values at the nodes
-        mesh = np.meshgrid(*[lower[a] + (np.arange(shape[a]) + 0.5) * (upper[a] - lower[a]) / shape[a]
-                             for a in range(d)], indexing="ij")
-        u0 = np.broadcast_to(np.asarray(ic_fn(*mesh), dtype=float), tuple(shape)).copy()
-    else:
-        u0 = cell_average(lambda *xs: ic_fn(*xs), lower, upper, shape, sqrt_det=sqrt_det)
+    u0 = _initial_data(eq_name, args.scheme, ic_fn, lower, upper, shape, sqrt_det)
     if not np.all(np.isfinite(u0)):
         bad = np.argwhere(~np.isfinite(u0.reshape(-1, *shape)[0] if u0.ndim > d else u0))[0]
         where = ", ".join(f"{names[a]}={float(lower[a] + (bad[a] + 0.5) * (upper[a] - lower[a]) / shape[a]):.6g}"
@@ -417,4 +422,5 @@ def build_problem(args: argparse.Namespace) -> Problem:
         raise QShockInputError(f"unknown --method {args.method!r}; expected ssprk3, ssprk3-fixed or diffrax")
     return Problem(equation=equation, grid=grid, u0=u0, t1=t1, times=times, scheme=args.scheme, flux=args.flux,
                    limiter=args.limiter, cfl=cfl, method=args.method, dtype=args.dtype,
-                   diffusion_order=args.diffusion_order, ic_text=str(args.ic), ic_fn=ic_fn, manifold=manifold)
+                   diffusion_order=args.diffusion_order, ic_text=str(args.ic), ic_fn=ic_fn, manifold=manifold,
+                   extra={"grid": _sphere_grid(args.grid, args.scheme, manifold, shape)})

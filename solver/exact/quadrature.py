@@ -1,13 +1,15 @@
 r"""Cell averages of a pointwise function by tensor Gauss–Legendre quadrature.
 
-:math:`\bar f_i = \frac{1}{|C_i|}\int_{C_i} f \approx \sum_q \tfrac12 w_q\,f(m_i + \tfrac{h_i}2 \xi_q)`
-per axis (``n_gauss`` nodes: exact for polynomials of degree ``2 n_gauss - 1``), used to
-compare exact solutions with finite-volume cell averages.
+:math:`\bar f_i = \int_{C_i} f\sqrt G\,dx \big/ \int_{C_i}\sqrt G\,dx`, with per axis
+:math:`\int_{C_i} g \approx \sum_q \tfrac12 w_q\,g(m_i + \tfrac{h_i}2 \xi_q)\,h_i`
+(``n_gauss`` nodes: exact for polynomials of degree ``2 n_gauss - 1``). ``√G ≡ 1`` on flat
+grids. This is the one cell average of the package: the finite-volume initial data of the CLI
+(3 nodes) and the exact references of the tests both use it (docs/conventions.md).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 import jax.numpy as jnp
 import numpy as np
@@ -18,14 +20,17 @@ from ..grid import Grid
 __all__ = ["cell_average"]
 
 
-def cell_average(fn: Callable, grid_edges, n_gauss: int = 8) -> jnp.ndarray:
-    """Average of ``fn`` over each cell.
+def cell_average(fn: Callable, grid_edges, n_gauss: int = 8, sqrt_det: Optional[Callable] = None) -> jnp.ndarray:
+    r"""√G-weighted average of ``fn`` over each cell.
 
     Args:
         fn: elementwise callable; takes one coordinate array per axis (``fn(x)``, ``fn(x, y)``).
         grid_edges: a 1-D array of ``N+1`` edges, a sequence of such arrays (one per axis,
             tensor-product cells), or a :class:`solver.Grid` (its faces are used).
         n_gauss: Gauss–Legendre nodes per axis and cell.
+        sqrt_det: optional volume density :math:`\sqrt G`: ``sqrt_det(points)`` with the
+            coordinates stacked on the last axis (``points[..., a]``); ``None`` means flat.
+            The average is then :math:`\sum_q w_q f\sqrt G / \sum_q w_q\sqrt G` per cell.
 
     Returns:
         Array of shape ``(N_0, ..., N_{d-1})``.
@@ -60,4 +65,9 @@ def cell_average(fn: Callable, grid_edges, n_gauss: int = 8) -> jnp.ndarray:
     w = weights[0]
     for wa in weights[1:]:
         w = w * wa
-    return jnp.sum(vals * w, axis=tuple(range(d, 2 * d)))
+    quad = tuple(range(d, 2 * d))
+    if sqrt_det is None:
+        return jnp.sum(vals * w, axis=quad)
+    points = jnp.stack([jnp.broadcast_to(c, full) for c in coords], axis=-1)
+    w = w * jnp.asarray(sqrt_det(points))
+    return jnp.sum(vals * w, axis=quad) / jnp.sum(w, axis=quad)

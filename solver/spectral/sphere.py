@@ -1,9 +1,11 @@
 r"""Spherical-harmonic solver on the unit sphere S²: heat equation and viscous HJ by Cole–Hopf.
 
-Transform: Gauss–Legendre (``sampling='gl'``, ``L`` nodes in :math:`\cos\theta`) or Fejér's
-first rule (``sampling='fejer'``, ``2L`` equiangular nodes :math:`\theta_i = (i+\tfrac12)\pi/N_\theta`,
-which coincide with the cell centres of a :class:`solver.Grid`) in the polar angle, times an
-FFT over ``N_phi = 2L - 1`` azimuths :math:`\phi_j = (j + \tfrac12)\,2\pi/N_\phi`. Both
+Transform: Gauss–Legendre (``sampling='gl'`` or ``'gauss'``, ``N_theta >= L`` nodes in
+:math:`\cos\theta`) or Fejér's first rule (``sampling='fejer'``, ``N_theta >= 2L - 1`` equiangular
+nodes :math:`\theta_i = (i+\tfrac12)\pi/N_\theta`, which coincide with the cell centres of a
+:class:`solver.Grid`) in the polar angle, times an FFT over ``N_phi >= 2L - 1`` azimuths
+:math:`\phi_j = (j + \tfrac12)\,2\pi/N_\phi` (defaults ``L``/``2L`` by ``2L - 1``; any
+``nlat × nlon`` grid such as the T31-style Gaussian ``48 × 96``, see :func:`sphere_band_limit`). Both
 quadratures integrate products of band-limited (degree < L) functions exactly, so
 analysis∘synthesis is the identity on the band. Fields are expanded as
 :math:`f = \sum_{l<L}\sum_{|m|\le l} c_{lm}\,\lambda_{lm}(\cos\theta)e^{im\phi}` with
@@ -39,7 +41,7 @@ from ..grid import Grid
 from ..solution import Solution
 from .torus import ResolutionWarning
 
-__all__ = ["Heat", "SphereTransform", "sphere_transform", "solve_sphere", "sphere_laplacian",
+__all__ = ["Heat", "SphereTransform", "sphere_transform", "sphere_band_limit", "solve_sphere", "sphere_laplacian",
            "sphere_laplacian_eigenvalues", "heat_trace"]
 
 
@@ -133,24 +135,64 @@ def _fejer_weights(n: int) -> np.ndarray:
     return (2.0 / n) * (1 - 2 * np.sum(np.cos(2 * np.outer(th, j)) / (4 * j**2 - 1), axis=1))
 
 
+SAMPLINGS = {"gl": "gl", "gauss": "gl", "fejer": "fejer"}
+
+
+def _sampling_name(sampling: str) -> str:
+    """Canonical sampling name (``'gauss'`` is an alias of ``'gl'``)."""
+    try:
+        return SAMPLINGS[str(sampling).lower()]
+    except KeyError:
+        raise QShockInputError(f"unknown sphere sampling {sampling!r}; expected 'gl' (alias 'gauss') or 'fejer'") from None
+
+
+def sphere_band_limit(nlat: int, nlon: int, sampling: str = "gl") -> int:
+    r"""Band limit ``L`` (degrees ``l < L``) of an ``nlat × nlon`` grid, chosen from ``nlat``.
+
+    Gauss–Legendre: :math:`L = n_\text{lat}` (``nlat`` nodes integrate degree ``2 nlat − 1``);
+    Fejér's first rule: :math:`L = \lfloor (n_\text{lat}+1)/2 \rfloor` (exact to degree
+    ``nlat − 1``). Products of two band-limited functions have degree ``≤ 2L − 2`` in
+    :math:`\cos\theta`, and azimuthal orders :math:`|m| \le L − 1` need ``nlon ≥ 2L − 1``
+    equispaced azimuths: a smaller ``nlon`` raises ``QShockInputError``. For the T31-style
+    ``48 × 96`` Gaussian grid this gives ``L = 48``.
+    """
+    sampling = _sampling_name(sampling)
+    nlat, nlon = int(nlat), int(nlon)
+    L = nlat if sampling == "gl" else (nlat + 1) // 2
+    if L < 2:
+        raise QShockInputError(f"sphere grid {nlat} x {nlon}: too few latitudes for sampling {sampling!r}")
+    if nlon < 2 * L - 1:
+        raise QShockInputError(f"sphere grid {nlat} x {nlon}: {sampling!r} sampling with {nlat} latitudes has band "
+                               f"limit L = {L} and needs nlon >= 2L - 1 = {2 * L - 1} longitudes")
+    return L
+
+
 @functools.lru_cache(maxsize=16)
-def sphere_transform(L: int, sampling: str = "gl") -> SphereTransform:
-    """Build (and cache) the transform for band limit ``L`` (degrees ``l < L``)."""
+def sphere_transform(L: int, sampling: str = "gl", nlat: Optional[int] = None,
+                     nlon: Optional[int] = None) -> SphereTransform:
+    r"""Build (and cache) the transform for band limit ``L`` (degrees ``l < L``).
+
+    ``nlat`` polar nodes (default ``L`` for ``'gl'``, ``2L`` for ``'fejer'``; at least
+    ``L`` / ``2L − 1``) and ``nlon ≥ 2L − 1`` azimuths (default ``2L − 1``)
+    :math:`\phi_j = (j + \tfrac12)2\pi/n_\text{lon}`.
+    """
     if not isinstance(L, (int, np.integer)) or L < 2:
         raise QShockInputError(f"band limit L must be an integer >= 2, got {L!r}")
     if L > 256:
         raise QShockInputError(f"band limit L={L} too large for the float64 Legendre recurrence (max 256)")
+    sampling = _sampling_name(sampling)
+    n = int(nlat) if nlat is not None else (L if sampling == "gl" else 2 * L)
+    nphi = int(nlon) if nlon is not None else 2 * L - 1
+    if n < (L if sampling == "gl" else 2 * L - 1) or nphi < 2 * L - 1:
+        raise QShockInputError(f"sampling {sampling!r} at L={L} needs nlat >= {L if sampling == 'gl' else 2 * L - 1} "
+                               f"and nlon >= {2 * L - 1}, got {n} x {nphi}")
     if sampling == "gl":
-        x, w = np.polynomial.legendre.leggauss(L)
+        x, w = np.polynomial.legendre.leggauss(n)
         theta = np.arccos(x)[::-1].copy()  # increasing θ
         w = w[::-1].copy()
-    elif sampling == "fejer":
-        n = 2 * L
+    else:
         theta = (np.arange(n) + 0.5) * np.pi / n
         w = _fejer_weights(n)
-    else:
-        raise QShockInputError(f"unknown sphere sampling {sampling!r}; expected 'gl' or 'fejer'")
-    nphi = 2 * L - 1
     phi = (np.arange(nphi) + 0.5) * 2 * np.pi / nphi
     P, dP = _legendre_tables(L, theta)
     return SphereTransform(int(L), sampling, theta, phi, w, P, dP)
@@ -214,7 +256,8 @@ def _samples(u0, T: SphereTransform):
 
 
 def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *,
-                 save_at: Optional[Sequence[float]] = None, sampling: str = "gl") -> Solution:
+                 save_at: Optional[Sequence[float]] = None, sampling: str = "gl",
+                 nlat: Optional[int] = None, nlon: Optional[int] = None) -> Solution:
     r"""Solve the heat equation or viscous HJ on the unit sphere S² spectrally.
 
     * ``Heat(nu)``: :math:`u_t = \nu\Delta u`, exact in time.
@@ -228,8 +271,10 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
             ``sphere_transform(L, sampling).shape``.
         L: band limit (degrees ``l < L``).
         t1: final time; ``save_at`` output times in ``[0, t1]`` (default ``[0, t1]``).
-        sampling: ``'gl'`` (Gauss–Legendre θ nodes, ``(L, 2L-1)``) or ``'fejer'``
-            (equiangular cell-centred θ, ``(2L, 2L-1)``).
+        sampling: ``'gl'`` (alias ``'gauss'``: Gauss–Legendre θ nodes, default ``(L, 2L-1)``)
+            or ``'fejer'`` (equiangular cell-centred θ, default ``(2L, 2L-1)``).
+        nlat, nlon: optional grid size (any ``nlat ≥ L`` (gl) / ``2L − 1`` (fejer), ``nlon ≥ 2L − 1``;
+            :func:`sphere_band_limit` chooses ``L`` from a given grid).
 
     Returns:
         :class:`solver.Solution` on a ('theta', 'phi') grid; for ``'gl'`` the θ nodes are not
@@ -252,7 +297,7 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
     ts = np.array([0.0, t1]) if save_at is None else np.atleast_1d(np.asarray(save_at, dtype=np.float64))
     if ts.ndim != 1 or not np.all(np.isfinite(ts)) or np.any(ts < 0) or np.any(ts > t1 * (1 + 1e-12)):
         raise QShockInputError(f"save_at must be finite times within [0, t1={t1}]")
-    T = sphere_transform(L, sampling)
+    T = sphere_transform(L, sampling, nlat, nlon)
     u = _samples(u0, T)
     nu = equation.nu
     valid = T.valid()
@@ -285,7 +330,7 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
         p = np.stack([-2 * nu * dth / phi, -2 * nu * dph / phi], axis=1)
 
     meta = {"equation": equation.name, "scheme": "spectral", "method": "spherical-harmonic",
-            "nu": nu, "L": int(L), "sampling": sampling, "dt": 0.0,
+            "nu": nu, "L": int(L), "sampling": T.sampling, "dt": 0.0,
             "theta_nodes": tuple(float(v) for v in T.theta), "phi_nodes": tuple(float(v) for v in T.phi)}
     # the true nodes go to NetCDF (Gauss–Legendre theta nodes are not the grid's cell centres)
     coords = {"theta": tuple(float(v) for v in T.theta), "phi": tuple(float(v) for v in T.phi)}
