@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir")
     s.add_argument("--format", choices=("pdf", "png", "svg"), default="pdf")
 
+    s = sub.add_parser("plot", help="draw a solution file (x-t diagram, snapshots, S^2 map)")
+    from qshock.experiments.cli.plot import add_arguments as plot_arguments
+
+    plot_arguments(s)
+
     s = sub.add_parser("demo", help="the main job on embedded defaults")
     s.add_argument("--out", default="demo_out", help="output directory (default demo_out)")
     return p
@@ -117,6 +122,7 @@ def cmd_solve(args) -> int:
     from qshock.experiments.cli.problem import apply_config, build_problem
     from qshock.experiments.lab.runstore import track_output
 
+    check_config_file(getattr(args, "config", None))
     apply_config(args)
     if args.out is None:
         raise _InputError("--out FILE.nc is required")
@@ -221,6 +227,12 @@ def cmd_shocks(args) -> int:
 
 
 def cmd_verify(args) -> int:
+    if getattr(args, "figures", None):  # before the (long) table: a bad folder must not lose it
+        from qshock.experiments.cli.guard import check_output_dir
+        from qshock.experiments.lab.runstore import track_output
+
+        check_output_dir(args.figures, "--figures")
+        track_output(args.figures)
     from qshock.experiments.verify import run as run_verify
 
     return run_verify(args)
@@ -233,15 +245,56 @@ def cmd_train(args) -> int:
 
 
 def cmd_experiment(args) -> int:
+    check_config_file(getattr(args, "config", None))
+    from qshock.experiments.cli.guard import check_output_dir
+    from qshock.experiments.lab.runstore import track_output
+    from qshock.experiments.studies.driver import load_config, resolve_name
     from qshock.experiments.studies.driver import run as run_study
+
+    name = resolve_name(args.name)
+    load_config(name, getattr(args, "config", None), bool(getattr(args, "quick", False)))  # validate first
+    if getattr(args, "seeds", None) is not None and args.seeds < 1:
+        raise _InputError(f"--seeds must be >= 1, got {args.seeds}")
+    out = args.out or os.path.join("runs", name)
+    check_output_dir(out, "--out")
+    if args.resume and not os.path.isfile(os.path.join(out, "config.json")):
+        raise _InputError(f"--resume: {out} holds no study (no config.json); drop --resume to start one")
+    track_output(out)
 
     return run_study(args)
 
 
+def check_config_file(path) -> None:
+    """``--config`` must be a readable UTF-8 text (TOML) file: one clear line otherwise."""
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise _InputError(f"--config {path} is a directory; give a TOML file")
+    if not os.path.isfile(path):
+        raise _InputError(f"--config {path}: no such file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+        head.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise _InputError(f"--config {path} is not a UTF-8 TOML text file ({type(e).__name__})") from None
+    if b"\0" in head:
+        raise _InputError(f"--config {path} is a binary file, not TOML")
+
+
 def cmd_figures(args) -> int:
+    if os.path.isfile(args.run_dir):
+        hint = "; draw a solution file with: qshock plot FILE.nc" if args.run_dir.endswith(".nc") else ""
+        raise _InputError(f"{args.run_dir} is a file, not a run directory{hint}")
     from qshock.experiments.studies.figures import run as run_figures
 
     return run_figures(args)
+
+
+def cmd_plot(args) -> int:
+    from qshock.experiments.cli.plot import run as run_plot
+
+    return run_plot(args)
 
 
 def cmd_demo(args) -> int:
@@ -251,7 +304,7 @@ def cmd_demo(args) -> int:
 
 
 COMMANDS = {"solve": cmd_solve, "shocks": cmd_shocks, "verify": cmd_verify, "train": cmd_train,
-            "experiment": cmd_experiment, "figures": cmd_figures, "demo": cmd_demo}
+            "experiment": cmd_experiment, "figures": cmd_figures, "plot": cmd_plot, "demo": cmd_demo}
 
 
 def _value_options(parser: argparse.ArgumentParser) -> tuple[set, set]:
