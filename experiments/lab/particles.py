@@ -266,24 +266,25 @@ def default_capacities(n: int, L: float, rc: float, phi_max: float, sigma_max: f
 _SIMS: dict = {}
 
 
-def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunk: int, chunks: int):
-    """Jitted ``run(x0, L, rc, skin, sigma, pars, seeds)`` for B systems of N particles at once.
+def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunks: int):
+    """Jitted ``run(x0, L, rc, skin, sigma, pars, seeds, chunk)`` for B systems of N particles at once.
 
     ``x0`` (B, N, 3), ``sigma`` (B,), ``pars`` (B, 4) = (η, b, ε, bro), ``seeds`` (B,) uint32.
-    A ``lax.while_loop`` over chunks of ``chunk`` steps (``lax.scan``) stops after ``chunks``
+    A ``lax.while_loop`` over chunks of ``chunk`` steps (a ``fori_loop``; ``chunk`` is traced, so
+    one compilation serves every run length) stops after ``chunks``
     chunks or once every system is absorbed. The Verlet lists of all systems are rebuilt together
     (a scalar ``lax.cond``, so the rebuild is really skipped) when some particle moved more than
     skin/2. Returns (x, f_a per chunk (mean over its steps), energy at each chunk's last step,
     absorption step (−1 if never), chunks done, largest cell occupancy, largest neighbour count,
     number of builds).
     """
-    key = (n, m, cap, k, alpha, chunk, chunks)
+    key = (n, m, cap, k, alpha, chunks)
     if key in _SIMS:
         return _SIMS[key]
     import jax
     import jax.numpy as jnp
 
-    def run(x0, L, rc, skin, sigma, pars, seeds):
+    def run(x0, L, rc, skin, sigma, pars, seeds, chunk):
         build = jax.vmap(lambda x: neighbour_list(x, L, rc, m, cap, k))
         disp = jax.vmap(lambda x, nb, s, p, salt: displacement(x, nb, L, s, p, salt, alpha))
 
@@ -292,29 +293,31 @@ def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunk: int, chu
             nbr, occ, most = build(x)
             return x, x, nbr, jnp.maximum(cm, occ.max()).astype(cm.dtype), jnp.maximum(km, most.max()).astype(km.dtype), nb + 1
 
-        def step(c, t):
-            geo, tabs = c
+        def step(t, c):
+            geo, tabs, nsum, _ = c
             x, xref = geo[0], geo[1]
             moved = jnp.max(jnp.sum(minimum_image(x - xref, L) ** 2, -1))
             geo = jax.lax.cond(moved > (0.5 * skin) ** 2, rebuild, lambda s: s, geo)
             salt = _mix(seeds ^ _mix(t.astype(jnp.uint32)))
             dx, na, e = disp(geo[0], geo[2], sigma, pars, salt)
-            tabs = jnp.where((tabs < 0) & (na == 0), t.astype(jnp.int32), tabs)
+            tabs = jnp.where((tabs < 0) & (na == 0), t, tabs)
             geo = ((geo[0] + dx) % L,) + geo[1:]
-            return (geo, tabs), (na, e)
+            return geo, tabs, nsum + na.astype(jnp.int32), e.astype(x.dtype)
 
         def body(s):
-            c, i, fa, en = s
-            c, (na, e) = jax.lax.scan(step, c, i * chunk + jnp.arange(chunk, dtype=jnp.int32))
-            fa = fa.at[:, i].set(jnp.mean(na, axis=0) / n)
-            return c, i + 1, fa, en.at[:, i].set(e[-1])
+            geo, tabs, i, fa, en = s
+            zero = jnp.zeros(tabs.shape, jnp.int32)
+            geo, tabs, nsum, e = jax.lax.fori_loop(i * chunk, (i + 1) * chunk, step,
+                                                   (geo, tabs, zero, jnp.zeros(tabs.shape, x0.dtype)))
+            fa = fa.at[:, i].set(nsum / (n * chunk))
+            return geo, tabs, i + 1, fa, en.at[:, i].set(e)
 
         B = x0.shape[0]
         nbr, occ, most = build(x0)
         geo = (x0, x0, nbr, occ.max(), most.max(), jnp.int32(1))
-        s0 = ((geo, jnp.full((B,), -1, jnp.int32)), jnp.int32(0),
-              jnp.zeros((B, chunks), x0.dtype), jnp.zeros((B, chunks), x0.dtype))
-        (geo, tabs), i, fa, en = jax.lax.while_loop(lambda s: (s[1] < chunks) & jnp.any(s[0][1] < 0), body, s0)
+        s0 = (geo, jnp.full((B,), -1, jnp.int32), jnp.int32(0), jnp.zeros((B, chunks), x0.dtype),
+              jnp.zeros((B, chunks), x0.dtype))
+        geo, tabs, i, fa, en = jax.lax.while_loop(lambda s: (s[2] < chunks) & jnp.any(s[1] < 0), body, s0)
         return geo[0], fa, en, tabs, i, geo[3], geo[4], geo[5]
 
     _SIMS[key] = jax.jit(run)
@@ -370,9 +373,9 @@ def simulate(n: int, phis, seeds, *, mode: str = "sgd", eta: float = 0.0, b: flo
     dt = jnp.dtype(dtype)
     x0 = jnp.stack([random_positions(jax.random.PRNGKey(s), n, L, dt) for s in seeds])
     pars = jnp.asarray([[eta, b, eps, 1.0 if mode == "bro" else 0.0]] * len(phis), dt)
-    run = make_simulator(n, m, cap, k, int(alpha), int(record_every), steps // record_every)
+    run = make_simulator(n, m, cap, k, int(alpha), steps // record_every)
     out = run(x0, jnp.asarray(L, dt), jnp.asarray(rc, dt), jnp.asarray(skin, dt), jnp.asarray(sig, dt), pars,
-              jnp.asarray(seeds, jnp.uint32))
+              jnp.asarray(seeds, jnp.uint32), jnp.int32(record_every))
     x, fa, en, tabs, i, cm, km, nb = jax.device_get(out)
     check_capacity(cm, km, cap, k)
     return dict(f_a=np.asarray(fa, float), energy=np.asarray(en, float), t_absorb=np.asarray(tabs, int),
