@@ -10,13 +10,25 @@
   (mini-batch SGD far from the edge) a run of 16 appears with probability ~ 2^-16 per step.
 * observable jump: a change between consecutive observations of a quotient observable
   (norm over its components) whose robust z-score against all changes exceeds ``z_thresh``.
+* sudden drop after a plateau (:func:`plateau_drops`, causal): with the running mean
+  m_t = mean(L_{t-s+1..t}) (``smooth`` = s steps), a plateau at t is a window of ``window``
+  steps over which |m_t - m_{t-window}| <= ``plateau_tol`` m_{t-window}; a drop is the first
+  step t, at most ``window`` steps after the last flat window, at which
+  m_t <= (1 - ``drop_frac``) m_p, with m_p the plateau level (mean of m over the last flat
+  window). Reported at that step, size = 1 - m_t / m_p.
+  Uses only L_{<= t}.
+* quotient-observable jump (:func:`quotient_jumps`, causal): the change d_j = |v_j - v_{j-1}|
+  between consecutive observations, scored by the robust z-score against the previous
+  changes d_{<j} only (at least ``min_ref``); a jump is d_j with z > ``z_thresh`` and
+  d_j > ``rel_min`` |v_{j-1}|. Size = d_j, ratio = d_j / |v_{j-1}|.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["loss_spikes", "oscillation_onset", "observable_jumps", "detect_events", "robust_z"]
+__all__ = ["loss_spikes", "oscillation_onset", "observable_jumps", "detect_events", "robust_z", "plateau_drops",
+           "quotient_jumps", "first_event"]
 
 
 def robust_z(x, ref):
@@ -84,6 +96,61 @@ def observable_jumps(values, obs_steps, name: str, z_thresh: float = 8.0):
     z, _ = robust_z(d, d[ok])
     return [{"kind": "observable_jump", "observable": name, "step": int(obs_steps[i + 1]), "size": float(d[i]),
              "z": float(z[i])} for i in np.nonzero(ok & (z > z_thresh))[0]]
+
+
+def plateau_drops(loss, window: int = 20, plateau_tol: float = 0.05, drop_frac: float = 0.3, smooth: int = 5,
+                  steps=None):
+    """Sudden drops after a plateau of one loss series (see module docstring): list of
+    {kind, step, size, plateau_start, plateau_level}. Causal: the decision at t uses L_{<= t}.
+    Thresholds: ``window`` (plateau length, steps), ``plateau_tol`` (relative flatness),
+    ``drop_frac`` (relative fall below the plateau level), ``smooth`` (running-mean length)."""
+    loss = np.asarray(loss, float)
+    steps = np.arange(len(loss)) if steps is None else np.asarray(steps)
+    s = max(1, int(smooth))
+    c = np.concatenate([[0.0], np.cumsum(np.where(np.isfinite(loss), loss, np.nan))])
+    m = np.full(len(loss), np.nan)
+    m[s - 1:] = (c[s:] - c[:-s]) / s
+    out, plateau = [], None  # plateau = (start index, level, last flat index)
+    for t in range(s - 1 + window, len(loss)):
+        a, b = m[t - window], m[t]
+        if not (np.isfinite(a) and np.isfinite(b)):
+            continue
+        if plateau is not None and t - plateau[2] <= window and b <= (1.0 - drop_frac) * plateau[1]:
+            out.append({"kind": "plateau_drop", "step": int(steps[t]), "size": float(1.0 - b / plateau[1]),
+                        "plateau_start": int(steps[plateau[0]]), "plateau_level": float(plateau[1])})
+            plateau = None
+            continue
+        if abs(b - a) <= plateau_tol * abs(a):
+            start = plateau[0] if plateau is not None and t - plateau[2] <= 1 else t - window
+            plateau = (start, float(np.mean(m[t - window:t + 1])), t)
+    return out
+
+
+def quotient_jumps(values, steps=None, z_thresh: float = 6.0, rel_min: float = 0.1, min_ref: int = 3,
+                   name: str = "observable"):
+    """Causal jumps of a quotient-observable series ``values`` (n_obs, ...) (see module docstring):
+    list of {kind, observable, step, size, ratio, z}."""
+    v = np.asarray(values, float).reshape(len(values), -1)
+    steps = np.arange(len(v)) if steps is None else np.asarray(steps)
+    d = np.linalg.norm(np.diff(v, axis=0), axis=1)
+    out = []
+    for j in range(1, len(d)):
+        ref = d[:j][np.isfinite(d[:j])]
+        if ref.size < min_ref or not np.isfinite(d[j]):
+            continue
+        z, _ = robust_z(d[j], ref)
+        base = float(np.linalg.norm(v[j]))
+        if z > z_thresh and d[j] > rel_min * base:
+            out.append({"kind": "quotient_jump", "observable": name, "step": int(steps[j + 1]), "size": float(d[j]),
+                        "ratio": float(d[j] / base) if base > 0 else float("inf"), "z": float(z)})
+    return out
+
+
+def first_event(events) -> dict | None:
+    """The earliest event of a list (by step), or ``None``; accepts a single event or None."""
+    if events is None or isinstance(events, dict):
+        return events
+    return min(events, key=lambda e: e["step"]) if events else None
 
 
 def detect_events(step_metrics: dict, obs: dict, obs_steps, seeds) -> list:
