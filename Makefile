@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.qshock-installed
 
-.PHONY: demo test test-all bench venv clean
+.PHONY: demo test test-all bench venv clean lint
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/qshock demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check solver manifolds experiments benchmarks tests src
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" -n 2 --timeout=900

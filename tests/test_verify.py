@@ -1,9 +1,14 @@
-"""`qshock verify` (quick table, JSON contract, the verifier can fail) and `qshock shocks` (issue 5)."""
+"""`qshock verify` (quick table, JSON contract, the verifier can fail, SKIP rows and --strict, the
+registry by topic) and `qshock shocks` (issue 5)."""
 
 import json
 
+import jax
+import pytest
+
 from qshock.experiments.cli.main import main
-from qshock.experiments.verify.checks import run_checks
+from qshock.experiments.verify import registry, run_checks
+from qshock.experiments.verify.registry import FAIL, PASS, SKIP, Check, Skip
 
 
 def test_verify_quick_json_every_row_passes(capsys):
@@ -65,7 +70,7 @@ def test_shocks_cli_bad_input_exit_2(capsys):
 def test_figures_written_as_pdf_and_png(tmp_path):
     import numpy as np
 
-    from qshock.experiments.verify.checks import Context, write_figures
+    from qshock.experiments.verify import Context, write_figures
     from qshock.solver.shocks import ShockEstimate
 
     ctx = Context(quick=True)
@@ -81,3 +86,92 @@ def test_figures_written_as_pdf_and_png(tmp_path):
         with open(p, "rb") as fh:
             head = fh.read(8)
         assert head.startswith(b"%PDF") if p.endswith(".pdf") else head.startswith(b"\x89PNG")
+
+
+# ----------------------------------------------------------------------------- registry, SKIP, --strict
+def _ok(ctx):
+    return "1.0", True
+
+
+def _skips(ctx):
+    raise Skip("needs a thing this machine lacks")
+
+
+def _crashes(ctx):
+    raise RuntimeError("boom")
+
+
+@pytest.fixture
+def tiny_registry(monkeypatch):
+    """Replace the registry by three cheap rows: PASS, SKIP (raises Skip), and a full-run-only PASS."""
+    rows = [Check("tiny pass", "f", "e", _ok), Check("tiny skip", "f", "e", _skips),
+            Check("tiny full only", "f", "e", _ok, quick=False)]
+    monkeypatch.setattr(registry, "CHECKS", rows)
+    return rows
+
+
+def test_skip_row_is_shown_with_reason_and_strict_fails_on_it(tiny_registry, capsys):
+    assert main(["verify", "--quick"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("tiny skip"))
+    assert "SKIP" in line and "needs a thing this machine lacks" in line
+    assert "1 passed, 0 failed, 1 skipped" in out
+    assert "full run only (not in --quick): tiny full only" in out  # left out by --quick, but named
+    assert main(["verify", "--quick", "--strict"]) == 1
+    assert "--strict" in capsys.readouterr().out
+
+
+def test_skip_row_json_and_full_run(tiny_registry, capsys):
+    assert main(["verify", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["check"] for r in out["rows"]] == ["tiny pass", "tiny skip", "tiny full only"]
+    assert [r["pass"] for r in out["rows"]] == [True, None, True]
+    assert (out["passed"], out["failed"], out["skipped"]) == (2, 0, 1)
+    assert main(["verify", "--json", "--strict"]) == 1
+
+
+def test_strict_passes_when_nothing_is_skipped(monkeypatch, capsys):
+    monkeypatch.setattr(registry, "CHECKS", [Check("tiny pass", "f", "e", _ok)])
+    assert main(["verify", "--strict", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"rows", "passed", "failed"} and out["passed"] == 1  # DESIGN.md keys when no row skips
+
+
+def test_crashing_check_is_a_failing_row_not_a_dropped_one(monkeypatch):
+    monkeypatch.setattr(registry, "CHECKS", [Check("tiny crash", "f", "e", _crashes), Check("tiny pass", "f", "e", _ok)])
+    rows = run_checks(quick=False)
+    assert [(r.check, r.status) for r in rows] == [("tiny crash", FAIL), ("tiny pass", PASS)]
+    assert rows[0].measured == "error: RuntimeError: boom"
+    assert registry.exit_code(rows) == 1
+
+
+def test_rows_needing_float64_skip_when_x64_is_off_and_x64_stays_off():
+    name = "HJ kink time (flat, Hessian)"
+    with jax.enable_x64(False):
+        rows = run_checks(quick=True, only=[name, "Quotient invariance: ScaleQuotient"])
+        assert not jax.config.jax_enable_x64  # verify does not switch float64 on
+    assert [r.status for r in rows] == [SKIP, SKIP]
+    assert "float64" in rows[0].measured and rows[0].to_json()["pass"] is None
+    assert registry.exit_code(rows) == 0 and registry.exit_code(rows, strict=True) == 1
+
+
+def test_unknown_only_name_is_an_input_error():
+    from qshock.errors import QShockInputError
+
+    with pytest.raises(QShockInputError, match="no such row"):
+        run_checks(only=["no such row"])
+
+
+def test_registry_by_topic_every_row_once_in_topic_order():
+    full, left_out = registry.selected(quick=False)
+    quick, full_only = registry.selected(quick=True)
+    assert not left_out and len(full) == len(registry.CHECKS) >= 28
+    assert {c.name for c in quick} | {c.name for c in full_only} == {c.name for c in full}
+    assert {c.name for c in full_only} == {"Curved shock detected on S²", "Random periodic data: predicted vs detected"}
+    assert len({c.name for c in full}) == len(full)
+    topics = [c.fn.__module__.rsplit(".", 1)[-1] for c in full]
+    assert set(topics) == set(registry.TOPICS)
+    ranks = [registry.TOPICS.index(t) for t in topics]
+    assert ranks == sorted(ranks)  # shocks, burgers, hj, sphere, quotients, spectral
+    with pytest.raises(ValueError, match="already registered"):
+        registry.check(full[0].name, "f", "e")

@@ -159,7 +159,8 @@ class Trainer:
         self.cfg = cfg
         self.dtype = jnp.float64 if cfg.dtype == "float64" else jnp.float32
         if cfg.dtype == "float64" and not jax.config.jax_enable_x64:
-            jax.config.update("jax_enable_x64", True)
+            raise QShockInputError("dtype float64 needs JAX float64, which is off: call "
+                                   "jax.config.update('jax_enable_x64', True) first (the qshock CLI does)")
         data = load_dataset(cfg.data, cfg.data_seed)
         self.dataset = data
         self.task = data.task

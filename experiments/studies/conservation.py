@@ -52,7 +52,6 @@ def _conservation_item(p, seed):
 
     from qshock.experiments.lab import training
 
-    jax.config.update("jax_enable_x64", True)
     cfg = training.TrainConfig(model=p.model, data=p.data, lr=float(p.lr), steps=1, norm=True,
                                width=int(p.width), depth=int(p.depth), dtype="float64",
                                batch=int(p.batch), quotient_sharpness=False).validate(None)
@@ -127,7 +126,12 @@ def _conservation_item(p, seed):
 
 
 def run(p, seeds, store, log) -> StudyResult:
-    """One item per seed; one row per conserved quantity (mean ± std over seeds)."""
+    """One item per seed; one row per conserved quantity (mean ± std over seeds). Needs float64."""
+    import jax
+
+    if not jax.config.jax_enable_x64:
+        raise QShockInputError("the conservation study needs float64, which is off: call "
+                               "jax.config.update('jax_enable_x64', True) first (the qshock CLI does)")
     items = []
     for s in seeds:
         items.append(store.item(f"seed{s}", dict(p.params(), seed=int(s)), lambda: _conservation_item(p, s)))

@@ -176,7 +176,7 @@ def run(args) -> int:
     as_json = bool(getattr(args, "json", False))
     doc = run_study(args.name, getattr(args, "config", None), getattr(args, "seeds", None),
                     getattr(args, "out", None), bool(getattr(args, "resume", False)), quiet=as_json,
-                    quick=bool(getattr(args, "quick", False)))
+                    quick=bool(getattr(args, "quick", False)), argv=getattr(args, "command_line", None))
     if as_json:
         print(json.dumps(doc["summary"] or {"header": doc["header"], "rows": doc["rows"]}))
     else:
