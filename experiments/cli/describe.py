@@ -78,11 +78,14 @@ def solution_dataset(sol, *, ic: str, t1: float, command_line, version: str, ham
     ds.attrs.update(Conventions="CF-1.8", title=f"qshock {ds.attrs.get('equation', '')} solution",
                     history=f"{now}: {cmd}", source=f"qshock {version}",
                     manifold=meta_man, chart=meta_chart)
-    ds["t"].attrs.update(long_name="time", units="1", axis="T")
+    # non-dimensional time: no CF time axis (that needs "units since epoch"), units "1"
+    ds["t"].attrs.update(long_name="time (non-dimensional)", units="1")
     for a, name in enumerate(sol.grid.axis_names):
         ds[name].attrs.update(long_name=f"chart coordinate {name}", units=_axis_units(name))
         if a < 3:
             ds[name].attrs["axis"] = "XYZ"[a]
+    for name in ("t", *sol.grid.axis_names):
+        ds[name].encoding["_FillValue"] = None  # CF: coordinate variables carry no fill value
     lu, lp = _field_names(ds.attrs.get("equation", ""))
     ds["u"].attrs.update(long_name=lu, units="1")
     if "component" in ds.dims:

@@ -111,10 +111,10 @@ def check_output_file(path, flag: str = "--out", suffixes=(".nc",)) -> str:
     if path is None or str(path).strip() == "":
         raise QShockInputError(f"{flag} needs a file name")
     path = os.fspath(path)
-    if suffixes and not path.endswith(tuple(suffixes)):
-        raise QShockInputError(f"{flag} must name a {' or '.join(suffixes)} file, got {path!r}")
     if os.path.isdir(path):
         raise QShockInputError(f"{flag} {path} is a directory; give a file name")
+    if suffixes and not path.endswith(tuple(suffixes)):
+        raise QShockInputError(f"{flag} must name a {' or '.join(suffixes)} file, got {path!r}")
     if os.path.exists(path) and not os.path.isfile(path):
         raise QShockInputError(f"{flag} {path} exists and is not a regular file")
     folder = os.path.dirname(os.path.abspath(path))

@@ -252,7 +252,12 @@ def cmd_experiment(args) -> int:
     from qshock.experiments.studies.driver import run as run_study
 
     name = resolve_name(args.name)
-    load_config(name, getattr(args, "config", None), bool(getattr(args, "quick", False)))  # validate first
+    cfg = load_config(name, getattr(args, "config", None), bool(getattr(args, "quick", False)))  # validate first
+    import dataclasses
+
+    for f in dataclasses.fields(cfg):
+        if isinstance(getattr(cfg, f.name), tuple) and not getattr(cfg, f.name):
+            raise _InputError(f"--config: {f.name} is an empty list; give at least one value")
     if getattr(args, "seeds", None) is not None and args.seeds < 1:
         raise _InputError(f"--seeds must be >= 1, got {args.seeds}")
     out = args.out or os.path.join("runs", name)
