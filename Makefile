@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.qshock-installed
 
-.PHONY: demo test test-all bench venv clean lint
+.PHONY: demo test test-all bench venv clean lint docs docs-data docs-bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e ".[test,bench]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[test,bench,docs]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -28,6 +28,18 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
+
+# The documentation site (mkdocs.yml, docs/): built offline into build/site/. Its numbers come from
+# docs/data/, which docs-data regenerates by running the commands and examples shown (minutes);
+# docs-bench reruns the benchmarks for the performance tables.
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict
+
+docs-data: $(STAMP)
+	$(PY) docs/gen.py
+
+docs-bench: $(STAMP)
+	$(PY) docs/gen.py --only bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -8,7 +8,7 @@ to chart coordinates of M, a section ``section(x)`` (a lift with
 G-invariant loss (``conserved``), and the log orbit volume
 :math:`\log V(x) = \tfrac12\log\det(J^\top J)` with J the orbit tangent vectors at the
 section point (``orbit_tangents``): isotropic noise on Θ acquires the drift
-:math:`\nu\nabla_g\log V` on M (THEORY.md §2).
+:math:`\nu\nabla_g\log V` on M (docs/theory.md §2).
 """
 
 from __future__ import annotations

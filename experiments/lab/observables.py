@@ -14,7 +14,7 @@ one we implement (all pure functions of an equinox model):
       W_Q W_K^T = U S V^T, signs fixed so the largest entry of each U column is positive (unique
       for distinct singular values); same for W_V W_O;
     - permutation (mean-field particles): particles sorted by their outgoing norm.
-* ``conserved(model)`` the gradient-flow conserved quantity (Kunin et al. 2021, THEORY.md §3):
+* ``conserved(model)`` the gradient-flow conserved quantity (Kunin et al. 2021, docs/theory.md §3):
     translation 1^T b and column sums 1^T W of the logits layer; scale |w|^2; rescale
     c_i = |w_in,i|^2 + b_i^2 - |w_out,i|^2; GL  W_Q^T W_Q - W_K^T W_K and W_V^T W_V - W_O W_O^T.
     These are NOT gauge invariant: they are the coordinates along the orbit.
