@@ -68,7 +68,7 @@ def test_readme_generated_blocks_equal_their_files():
     gen = _gen()
     blocks = gen.readme_blocks(README.read_text())
     files = {f for f, _ in blocks}
-    assert {"cli/demo.txt", "verify.md", "headline.md"} <= files, files
+    assert {"cli/demo.txt", "verify_headline.md", "headline.md"} <= files, files
     for rel, found in blocks:
         assert found == gen.render_block(rel), f"README block {rel} is stale: run `python docs/gen.py --readme`"
 
