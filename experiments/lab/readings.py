@@ -56,9 +56,7 @@ class Reading:
 
 def chart_gradient(chart) -> np.ndarray:
     """dL/dx_i on the grid, shape (m, n, …, n): central differences (second order)."""
-    L = np.asarray(chart.loss, float)
-    h = chart.grid().dx
-    return np.stack([np.gradient(L, h[a], axis=a, edge_order=2) for a in range(L.ndim)])
+    return _grad(np.asarray(chart.loss, float), chart.grid().dx)
 
 
 def _metric(chart):
@@ -81,6 +79,82 @@ def _check(chart, scheme, nu, t_max, n_out):
         raise QShockInputError(f"n_out must be an integer >= 8, got {n_out!r}")
 
 
+def _extend_axis(L, h, axis, pad):
+    r"""Continue the cell values ``L`` by ``pad`` cells (width W = pad·h) beyond both faces of
+    ``axis``. From the last cell centre, at outward distance s:
+
+    .. math:: ∂_s L = p_e + q_e S(s),\quad S = s\ (s ≤ s_0),\ s_0 + w\tanh((s-s_0)/w)\ (s > s_0),
+
+    s₀ = W/3, w = W/6, with p_e the one-sided third-order slope and q_e the curvature at the last
+    cell (second differences extrapolated linearly), both exact on cubic data. So the outward
+    curvature of the continued loss is q_e on a plateau of width s₀ (the data's curvature, no
+    new compression) and then decays as q_e sech²((s−s₀)/w) to ≈ 0 at the padded face, where the
+    zero-gradient (outflow) boundary condition is consistent; the continuation is C²."""
+    L = np.moveaxis(np.asarray(L, float), axis, 0)
+    W = pad * h
+    s0, w = W / 3.0, W / 6.0
+    s = h * np.arange(1, pad + 1)
+    r = np.maximum(s - s0, 0.0)
+    lc = w * w * (np.logaddexp(r / w, -r / w) - np.log(2.0))  # w² log cosh(r/w)
+    intS = np.where(s <= s0, 0.5 * s * s, 0.5 * s0 * s0 + s0 * r + lc)
+    shp = (-1,) + (1,) * (L.ndim - 1)
+    out = []
+    for side in (L[:4], L[::-1][:4]):  # face cell first, then inward
+        Le, L1, L2, L3 = side
+        pe = (11 * Le - 18 * L1 + 9 * L2 - 2 * L3) / (6 * h)  # outward slope (exact on cubics)
+        qe = 2 * (Le - 2 * L1 + L2) / h ** 2 - (L1 - 2 * L2 + L3) / h ** 2
+        out.append(Le[None] + pe[None] * s.reshape(shp) + qe[None] * intS.reshape(shp))
+    full = np.concatenate([out[0][::-1], L, out[1]], axis=0)
+    return np.moveaxis(full, 0, axis)
+
+
+def _padded(chart, pad_frac):
+    """The loss continued by ``pad_frac``·n cells beyond every face (see :func:`_extend_axis`),
+    the padded outflow grid, and the index of the chart box inside it."""
+    grid = chart.grid()
+    L = np.asarray(chart.loss, float)
+    pad = max(4, int(round(pad_frac * chart.n)))
+    for a in range(L.ndim):
+        L = _extend_axis(L, grid.dx[a], a, pad)
+    lo = [grid.lower[a] - pad * grid.dx[a] for a in range(L.ndim)]
+    hi = [grid.upper[a] + pad * grid.dx[a] for a in range(L.ndim)]
+    big = type(grid)(lo, hi, L.shape, boundaries="outflow", axis_names=grid.axis_names)
+    crop = tuple(slice(pad, pad + chart.n) for _ in range(L.ndim))
+    return L, big, crop
+
+
+def _crop(sol, grid, crop):
+    """The solution restricted to the chart box (for ``detect``; fields keep their axes)."""
+    def c(f):
+        if f is None:
+            return None
+        f = np.asarray(f)
+        lead = (slice(None),) * (f.ndim - len(crop))
+        return f[lead + crop]
+    return type(sol)(t=sol.t, u=c(sol.u), grid=grid, p=c(sol.p), n_steps=sol.n_steps, metadata=sol.metadata)
+
+
+def _local_resolution(v0, h, r_local, edge=3):
+    r"""detect's ``resolution`` r such that its test G·Δx ≤ r·osc(v₀) reads G·Δx ≤ r_local·osc_c,
+    osc_c the range of v₀ over the strongly compressive cells (−λ_min(sym ∇v₀) ≥ ½ its max;
+    the ``edge`` cells of each face left out, as in detect). Far-field values of v₀ on a wide
+    box then do not let post-shock outputs pass as resolved (they would bias the 1/G fit)."""
+    v0 = np.asarray(v0, float)
+    d = v0.shape[0]
+    Dv = np.stack([np.stack([np.gradient(v0[i], h[j], axis=j) for j in range(d)], -1) for i in range(d)], -2)
+    comp = -np.linalg.eigvalsh(0.5 * (Dv + np.swapaxes(Dv, -1, -2)))[..., 0]
+    inner = tuple(slice(edge, s - edge) if s > 2 * edge + 2 else slice(None) for s in comp.shape)
+    mask = np.zeros(comp.shape, bool)
+    mask[inner] = True
+    cmax = comp[mask].max()
+    osc = max(float(v0.max() - v0.min()), 1e-300)
+    if not cmax > 0:
+        return r_local, osc
+    sel = mask & (comp >= 0.5 * cmax)
+    osc_c = max(float(np.max(v0[:, sel].max(axis=1) - v0[:, sel].min(axis=1))), 1e-12 * osc)
+    return r_local * osc_c / osc, osc_c
+
+
 def _reading(est, method, detail, t_max):
     detail = dict(detail, t_max=float(t_max), detect_method=est.method, detect=_small(est.details))
     if not est.found:
@@ -93,44 +167,53 @@ def _small(d):
     return {k: v for k, v in d.items() if not isinstance(v, list)}
 
 
+def _grad(L, h):
+    return np.stack([np.gradient(L, h[a], axis=a, edge_order=2) for a in range(L.ndim)])
+
+
 def step_map_fold(chart, *, nu: float = 0.0, scheme: str = "weno5", t_max: float | None = None,
-                  n_out: int = 121, cfl: float = 0.4) -> Reading:
+                  n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float = 0.5) -> Reading:
     r"""Reading (ii): fold time τ* of the step map x ↦ x − τ grad_g L, from the Burgers solve.
 
-    v₀ = −g⁻¹∇L on ``chart.grid()``; solved to ``t_max`` (default 2.5× the closed-form fold
-    1/maxₓλ_max(Hess L), which is ``detail["closed_form"]``) with ``n_out`` outputs, and τ* is
-    ``detect``'s gradient-fit time. The uncertainty is detect's (fit spread plus Δx/osc(v₀)).
-    Returns ``time = inf`` when L has no positive curvature on the box or no fold before t_max.
+    v₀ = −g⁻¹∇L, solved on the chart box padded by ``pad``·n cells per face (the loss continued
+    C¹ with a decaying slope, :func:`_extend_axis`: outflow boundaries then inject no spurious
+    compression) to ``t_max`` (default 2.5× the closed-form fold 1/maxₓλ_max(Hess L) on the box,
+    ``detail["closed_form"]``) with ``n_out`` outputs. τ* is ``detect``'s gradient-fit time on
+    the solution cropped to the chart box, with its resolved-gradient test taken relative to
+    the compressive part of v₀ (``r_local``, :func:`_local_resolution`). The uncertainty is
+    detect's (fit spread plus Δx/osc(v₀)). ``time = inf`` when L has no positive curvature on
+    the box or no fold forms before t_max.
     """
     _check(chart, scheme, nu, t_max, n_out)
     g, flat = _metric(chart)
     m = chart.loss.ndim
+    if m >= 2 and not flat:
+        raise QShockInputError("step_map_fold: m >= 2 needs an orthonormal chart (metric = I)")
     grid = chart.grid()
-    dL = chart_gradient(chart)
     cf = predict(HamiltonJacobi(), -np.asarray(chart.loss, float), grid)  # fold of x ↦ x + t∇(−L)
-    detail = {"closed_form": float(cf.time), "nu": float(nu), "n": chart.n, "m": m,
-              "closed_form_origin": float(1.0 / np.max(np.asarray(chart.eigenvalues))) if np.max(np.asarray(chart.eigenvalues)) > 0 else math.inf}
+    lam_top = float(np.max(np.asarray(chart.eigenvalues)))
+    detail = {"closed_form": float(cf.time), "closed_form_origin": 1.0 / lam_top if lam_top > 0 else math.inf,
+              "nu": float(nu), "n": chart.n, "m": m, "pad": pad}
+    method = f"burgers-fv-{scheme}"
     if not math.isfinite(cf.time):
-        return Reading(math.inf, math.nan, (), f"burgers-fv-{scheme}", dict(detail, t_max=math.nan))
+        return Reading(math.inf, math.nan, (), method, dict(detail, t_max=math.nan))
     t1 = float(t_max or 2.5 * cf.time)
     ts = np.linspace(0.0, t1, n_out)
-    if m == 1:
-        manifold = None if flat else chart.manifold()
-        u0 = -dL[0]  # flat: the velocity; curved: the covector p = g v = −L' of the metric form
-        sol = solve(Burgers(nu=nu, manifold=manifold), grid, u0, t1, scheme=scheme, save_at=ts, cfl=cfl)
-        est = detect(sol, manifold=manifold, nu=nu)
-    else:
-        if not flat:
-            raise QShockInputError("step_map_fold: m >= 2 needs an orthonormal chart (metric = I)")
-        sol = solve(Burgers(nu=nu), grid, -dL, t1, scheme=scheme, save_at=ts, cfl=cfl)
-        est = detect(sol, nu=nu)
-    return _reading(est, f"burgers-fv-{scheme}", detail, t1)
+    Lp, big, crop = _padded(chart, pad)
+    v0 = -_grad(Lp, big.dx)  # 1-D curved: the covector p = g v of the metric form
+    manifold = None if flat else chart.manifold()
+    u0 = v0[0] if m == 1 else v0
+    sol = solve(Burgers(nu=nu, manifold=manifold), big, u0, t1, scheme=scheme, save_at=ts, cfl=cfl)
+    vel0 = (v0 if flat else v0 / g[0, 0])[(slice(None),) + crop]
+    res, osc_c = _local_resolution(vel0, grid.dx, r_local)
+    est = detect(_crop(sol, grid, crop), manifold=manifold, nu=nu, resolution=res)
+    return _reading(est, method, dict(detail, resolution=res, osc_compressive=osc_c), t1)
 
 
 def _viscous_shock_time(sol, est, nu):
-    """t* for ν > 0: the fit of 1/G over the outputs before the compression reaches a quarter of
-    its peak (``detect``'s gradient fit; the viscous layer only caps G later), else detect's
-    time of maximal steepening."""
+    """t*: ``detect``'s gradient fit (for ν > 0 over the outputs before the compression reaches a
+    quarter of its peak: the viscous layer only caps G later), else its time of maximal
+    steepening (argmax G)."""
     if est.found:
         return float(est.time), float(est.uncertainty), tuple(est.location), "gradient-fit"
     tm = est.details.get("max_steepening_time")
@@ -141,32 +224,60 @@ def _viscous_shock_time(sol, est, nu):
 
 
 def coarse_grain_shock(chart, *, nu: float, scheme: str = "weno5", t_max: float | None = None,
-                       n_out: int = 121, cfl: float = 0.4) -> Reading:
-    r"""Reading (i): shock time t* of u_t + ½|∇u|²_g = νΔ_g u, u(0) = L (HJ on ``chart.grid()``).
+                       n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float = 0.5) -> Reading:
+    r"""Reading (i): shock time t* of u_t + ½|∇u|²_g = νΔ_g u, u(0) = L (HJ on the padded chart box).
 
-    Default ``t_max`` is 2.5× the inviscid closed form t* = 1/μ, μ = maxₓ(−λ_min(Hess L))
-    (``detail["closed_form"]``). For ν = 0 (and ν > 0) t* is the blow-up of the compression
-    G(t) = max(−λ_min(∇p)) of p = ∇u extrapolated from the outputs where it is resolved (and
-    below a quarter of its viscous peak): ``detect``'s gradient fit. ``detail`` also carries
-    detect's time of maximal steepening (argmax G) and the layer width against 2ν/a.
-    Returns ``time = inf`` when L is convex on the box (μ ≤ 0) or nothing forms before t_max.
+    Default ``t_max`` is 2.5× the inviscid closed form t* = 1/μ, μ = maxₓ(−λ_min(Hess L)) on
+    the box (``detail["closed_form"]``). t* is the blow-up time of the compression
+    G(t) = max(−λ_min(∇p)) of p = ∇u, extrapolated (``detect``'s gradient fit) from the outputs
+    where it is resolved and, for ν > 0, below a quarter of its viscous peak; on the double well
+    it tends to 1 as ν → 0 (the viscous delay is O(√ν)). ``detail`` also carries detect's time
+    of maximal steepening (argmax G over the outputs, the post-shock layer growth included),
+    and the layer width against 2ν/a. ``time = inf`` when L is convex on the box (μ ≤ 0) or
+    nothing forms before t_max. Padding as in :func:`step_map_fold`.
     """
     _check(chart, scheme, nu, t_max, n_out)
     g, flat = _metric(chart)
     grid = chart.grid()
     manifold = None if flat else chart.manifold()
     L = np.asarray(chart.loss, float)
-    cf = predict(HamiltonJacobi(), L, grid) if flat else predict(HamiltonJacobi(manifold=manifold), L, grid)
-    detail = {"closed_form": float(cf.time), "nu": float(nu), "n": chart.n, "m": L.ndim}
+    hj = HamiltonJacobi(manifold=manifold)
+    cf = predict(hj, L, grid) if flat else predict(hj, _interp(chart), grid)
+    detail = {"closed_form": float(cf.time), "nu": float(nu), "n": chart.n, "m": L.ndim, "pad": pad}
+    method = f"hj-fv-{scheme}"
     if not math.isfinite(cf.time):
-        return Reading(math.inf, math.nan, (), f"hj-fv-{scheme}", dict(detail, t_max=math.nan))
+        return Reading(math.inf, math.nan, (), method, dict(detail, t_max=math.nan))
     t1 = float(t_max or 2.5 * cf.time)
     ts = np.linspace(0.0, t1, n_out)
-    sol = solve(HamiltonJacobi(nu=nu, manifold=manifold), grid, L, t1, scheme=scheme, save_at=ts, cfl=cfl)
-    est = detect(sol, manifold=manifold, nu=nu)
+    Lp, big, crop = _padded(chart, pad)
+    sol = solve(HamiltonJacobi(nu=nu, manifold=manifold), big, Lp, t1, scheme=scheme, save_at=ts, cfl=cfl)
+    p0 = _grad(L, grid.dx)
+    if not flat:
+        p0 = np.einsum("ij,j...->i...", np.linalg.inv(g), p0)
+    res, osc_c = _local_resolution(p0, grid.dx, r_local)
+    est = detect(_crop(sol, grid, crop), manifold=manifold, nu=nu, resolution=res)
     t, unc, loc, how = _viscous_shock_time(sol, est, nu)
-    detail = dict(detail, t_max=t1, estimator=how, detect_method=est.method, detect=_small(est.details))
-    return Reading(t, unc, loc, f"hj-fv-{scheme}", detail)
+    detail = dict(detail, t_max=t1, estimator=how, detect_method=est.method, detect=_small(est.details),
+                  resolution=res, osc_compressive=osc_c)
+    return Reading(t, unc, loc, method, detail)
+
+
+def _interp(chart):
+    """The gridded loss as a callable L(*coords) (multilinear interpolation; curved predict)."""
+    from scipy.interpolate import RegularGridInterpolator
+
+    grid = chart.grid()
+    f = RegularGridInterpolator([np.asarray(grid.centres(a)) for a in range(grid.ndim)],
+                                np.asarray(chart.loss, float), bounds_error=False, fill_value=None)
+
+    def u0(*xs):
+        import jax
+        import jax.numpy as jnp
+
+        pts = jnp.stack([jnp.broadcast_to(x, jnp.shape(xs[0])) for x in xs], -1)
+        return jax.pure_callback(lambda q: f(np.asarray(q)).astype(np.float64), jax.ShapeDtypeStruct(pts.shape[:-1], pts.dtype), pts)
+
+    return u0
 
 
 def sgd_nu(chart, lr: float, batch: int) -> float:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache
 from typing import Any, Callable
 
 import equinox as eqx
@@ -65,12 +65,14 @@ class ChartSymmetry:
     name: str = "custom"
 
 
+@lru_cache(maxsize=64)
 def model_symmetry(model_of: Callable, task: str) -> ChartSymmetry:
     """The lab's symmetries of a model (``observables.symmetries``) on flat parameters.
 
     ``model_of(theta)`` builds the equinox model (e.g. ``Trainer.model_of``); ``task`` is
     ``"classification"`` or ``"regression"``. Works for every lab model (MLP, CNN,
-    Transformer, MeanField; models without a registered group get the identity section)."""
+    Transformer, MeanField). Section and tangents are jitted and cached per
+    ``(model_of, task)``, so successive checkpoints of a run reuse the compiled maps."""
     from qshock.experiments.lab import observables as obs
 
     def section(theta):
@@ -79,7 +81,7 @@ def model_symmetry(model_of: Callable, task: str) -> ChartSymmetry:
     def tangents(theta_s):
         return obs.orbit_tangents(model_of(theta_s), task).astype(theta_s.dtype)
 
-    return ChartSymmetry(section, tangents, f"lab:{task}")
+    return ChartSymmetry(jax.jit(section), jax.jit(tangents), f"lab:{task}")
 
 
 def _identity_symmetry() -> ChartSymmetry:
@@ -201,6 +203,10 @@ def _grad_var(batch_loss_fn, origin, D, batches, B):
     return B * jnp.var(c, axis=0, ddof=1)
 
 
+_grad_var_jit = jax.jit(_grad_var, static_argnames=("batch_loss_fn",))
+_value_and_grad_jit = jax.jit(lambda loss_fn, x: jax.value_and_grad(loss_fn)(x), static_argnums=0)
+
+
 def chart_extent(gradient, eigenvalues, grad_var, lr, loss0, *, c_step=4.0, c_noise=4.0, c_valley=1.5,
                  level=0.5):
     r"""Half-widths of the chart box (the default rule of :func:`loss_chart`):
@@ -296,12 +302,12 @@ def loss_chart(loss_fn: Callable, theta, *, symmetries=None, m: int = 1, which: 
         raise QShockInputError(f"m={m} exceeds the horizontal dimension {dim_h}")
     iters = int(min(lanczos_iters, dim_h))
     D, lam = _ritz_jit(loss_fn, origin, J, key, m=m, which=which, iters=iters)
-    loss0, g = jax.value_and_grad(loss_fn)(origin)
+    loss0, g = _value_and_grad_jit(loss_fn, origin)
     gc = D @ g
     if batches is not None:
         batches = _stack_batches(batches)
         B = batch_size or int(jax.tree.leaves(batches)[0].shape[1])
-        gv = _grad_var(batch_loss_fn, origin, D, batches, B)
+        gv = _grad_var_jit(batch_loss_fn, origin, D, batches, B)
     else:
         gv = jnp.zeros(m, theta.dtype)
     if extent is None:
