@@ -59,9 +59,11 @@ COMMANDS = {
     "help_train": "qshock train --help",
     "help_experiment": "qshock experiment --help",
     "help_verify": "qshock verify --help",
+    "help_plot": "qshock plot --help",
     "demo": "qshock demo",
     "solve_burgers": "qshock solve --equation burgers --domain 0:2*pi --n 256 --ic 'sin(x)' "
                      "--t1 2 --scheme weno5 --save-every 0.5 --out burgers.nc",
+    "plot_burgers": "qshock plot burgers.nc --shocks --out burgers_xt.pdf",
     "solve_sphere": "qshock solve --equation hj --manifold sphere --n 16,32 "
                     "--ic '-2*0.1*log(1 + 0.5*sin(theta)*cos(phi))' --nu 0.1 --t1 0.5 --out s2.nc",
     "solve_bad_ic": "qshock solve --equation burgers --domain 0:2*pi --n 64 --ic 'sin(y)' --t1 1 "
