@@ -33,7 +33,7 @@ bench: $(STAMP)
 # docs/data/, which docs-data regenerates by running the commands and examples shown (minutes);
 # docs-bench reruns the benchmarks for the performance tables.
 docs: $(STAMP)
-	$(VENV)/bin/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 docs-data: $(STAMP)
 	$(PY) docs/gen.py
