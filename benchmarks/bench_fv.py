@@ -314,26 +314,46 @@ def _slice_difference(F, axis):
     return jax.lax.slice_in_dim(F, 1, n, axis=axis) - jax.lax.slice_in_dim(F, 0, n - 1, axis=axis)
 
 
+def kernel_weno5_burgers(n, dtype, difference, steps=BURGERS_STEPS):
+    """The qshock WENO5/Godunov Burgers RHS built from the public kernels (:mod:`qshock.solver.kernels`),
+    with the face flux difference ``difference(F, axis)``, in a plain fixed-step SSP-RK3 ``lax.scan``."""
+    from qshock.solver import Grid
+    from qshock.solver.kernels import burgers_flux, reconstruct
+    from qshock.solver.stepping import ssprk3_step
+
+    g = Grid(0.0, 2 * np.pi, n)
+    h = g.dx[0]
+    dt = CFL * h
+    xc = np.asarray(g.centres(dtype=jnp.float64))
+    u0 = jnp.asarray(np.sin(xc) * np.sin(h / 2) / (h / 2), dtype)
+
+    def rhs(u, t):
+        qL, qR = reconstruct(g.pad(u, 3, 0, parity=-1), "weno5", axis=0, ng=3)
+        return -difference(burgers_flux(qL, qR, "godunov"), 0) / h
+
+    @jax.jit
+    def run(u):
+        return jax.lax.scan(lambda v, _: (ssprk3_step(rhs, v, 0.0, dt), None), u, None, length=steps)[0]
+
+    return run, u0
+
+
 def profile_burgers(report, sizes=(1024, 16384), dtype=jnp.float64):
-    """1-D Burgers step: qshock as is, qshock with ``face_difference`` in the RHS, and the baseline."""
-    import qshock.solver._reconstruct as rec
-    import qshock.solver._rhs as rhs_mod
+    """1-D Burgers step: qshock as is, the same RHS from the public kernels with two face differences
+    (slices, and the convolution :func:`face_difference` that qshock uses), and the baseline."""
+    from qshock.solver.kernels import face_difference
 
     table = "profile: 1-D WENO5 Burgers step (us/step), interleaved best-of"
     for n in sizes:
         fns = {}
         fa, ua, *_ = burgers_setup(n, dtype, method="ssprk3")
         fns["qshock ssprk3 (adaptive), as is"] = lambda fn=fa, u0=ua: fn(u0)[0]
-        orig = rhs_mod._diff_faces
-        variants = {"F[1:] - F[:-1] (slices)": _slice_difference, "face_difference (conv)": rec.face_difference}
+        ff, uf, *_ = burgers_setup(n, dtype)
+        fns["qshock ssprk3-fixed, as is"] = lambda fn=ff, u0=uf: fn(u0)[0]
+        variants = {"F[1:] - F[:-1] (slices)": _slice_difference, "face_difference (conv)": face_difference}
         for label, diff in variants.items():
-            rhs_mod._diff_faces = lambda F, axis, diff=diff: diff(F, axis)
-            try:  # patched while tracing only
-                fp, up, *_ = burgers_setup(n, dtype)
-                jax.block_until_ready(fp(up))
-            finally:
-                rhs_mod._diff_faces = orig
-            fns[f"qshock ssprk3-fixed, flux difference by {label}"] = lambda fn=fp, u0=up: fn(u0)[0]
+            fk, uk = kernel_weno5_burgers(n, dtype, diff)
+            fns[f"public kernels + fixed-step scan, flux difference by {label}"] = lambda fn=fk, u0=uk: fn(u0)
         fr, ur = reference_weno5_burgers(n, dtype)
         fns["baseline jit+scan WENO5 (jnp.roll)"] = lambda fn=fr, u0=ur: fn(u0)
         best = _interleaved(fns, rounds=8 if n > 4096 else 15)
@@ -346,25 +366,23 @@ def profile_hj(report, n=201):
     """One eikonal RK3 step: qshock as is, with the CFL taken from the first stage's derivatives,
     and additionally with a closed-form global-LF alpha; hj_reachability's step for reference."""
     from qshock.solver import Grid, HamiltonJacobi
-    from qshock.solver import _hamiltonians as ham
-    from qshock.solver import _hj_derivatives as hjd
-    from qshock.solver._rhs import build_rhs
+    from qshock.solver import kernels as kn
     from qshock.solver.schemes import Scheme
     from qshock.solver.stepping import ssprk3_step
 
     g = Grid((-2.0, -2.0), (2.0, 2.0), (n, n), "outflow")
-    disc = build_rhs(HamiltonJacobi(_eikonal_h), g, Scheme("weno5", "lf"), jnp.float64)
+    disc = kn.build_rhs(HamiltonJacobi(_eikonal_h), g, Scheme("weno5", "lf"), jnp.float64)
     X, Y = g.mesh()
     u = jnp.hypot(X, Y) - 0.5
     dx, x = g.dx, g.points()
     dHdp = jax.grad(_eikonal_h, argnums=1)
 
     def derivs(v):
-        out = [hjd.one_sided_derivatives(g.pad(v, 3, a), dx[a], "weno5", axis=a, ng=3) for a in range(2)]
+        out = [kn.one_sided_derivatives(g.pad(v, 3, a), dx[a], "weno5", axis=a, ng=3) for a in range(2)]
         return barrier(jnp.stack([o[0] for o in out]), jnp.stack([o[1] for o in out]))
 
     def alpha_corners(pm, pp):
-        return ham.lf_alpha_global(dHdp, x, pm, pp)
+        return kn.lf_alpha_global(dHdp, x, pm, pp)
 
     def alpha_closed(pm, pp):  # exact box maximum of |p_i|/|p| (what hj_reachability's user supplies)
         lo = jnp.minimum(pm.min(axis=(1, 2)), pp.min(axis=(1, 2)))
@@ -382,7 +400,7 @@ def profile_hj(report, n=201):
             if unrolled:  # component sums written out: no reduce over the size-d leading axis
                 H = jnp.sqrt(pb[0] * pb[0] + pb[1] * pb[1] + 1e-30)
                 return H - 0.5 * (al[0] * (pp[0] - pm[0]) + al[1] * (pp[1] - pm[1]))
-            return ham.lax_friedrichs(jnp.sqrt(jnp.sum(pb * pb, axis=0) + 1e-30), pm, pp, al)
+            return kn.lax_friedrichs(jnp.sqrt(jnp.sum(pb * pb, axis=0) + 1e-30), pm, pp, al)
 
         def stage(v):
             pm, pp = derivs(v)
@@ -404,24 +422,15 @@ def profile_hj(report, n=201):
 
     barrier = None
     base = jax.jit(lambda v: ssprk3_step(disc.rhs, v, 0.0, CFL * disc.max_dt(v)))
-    orig = hjd.one_sided_derivatives
-    hjd.one_sided_derivatives = lambda *a, **k: jax.lax.optimization_barrier(orig(*a, **k))
-    try:  # qshock's own RHS with the WENO derivatives materialised (patched while tracing only)
-        disc_b = build_rhs(HamiltonJacobi(_eikonal_h), g, Scheme("weno5", "lf"), jnp.float64)
-        base_b = jax.jit(lambda v: ssprk3_step(disc_b.rhs, v, 0.0, CFL * disc_b.max_dt(v)))
-        jax.block_until_ready(base_b(u))
-    finally:
-        hjd.one_sided_derivatives = orig
     s1, s2 = one_pass_step(alpha_corners), one_pass_step(alpha_closed)
     s1b, s2b = one_pass_step(alpha_corners, True), one_pass_step(alpha_closed, True)
     s3 = one_pass_step(alpha_closed, unrolled=True)
-    for f in (base_b, s1, s2, s1b, s2b, s3):
+    for f in (s1, s2, s1b, s2b, s3):
         assert float(jnp.max(jnp.abs(f(u) - base(u)))) < 1e-13
 
     _, v0, _, _, hgrid, settings, dyn = hj_eikonal(n)
     hstep = jax.jit(lambda v: settings.time_integrator(settings, dyn, hgrid, 0.0, v, T_HJ)[1])
     fns = {"qshock step (max_dt + 3 RHS)": lambda: base(u),
-           "A: materialise WENO p (optimization_barrier)": lambda: base_b(u),
            "B: CFL from stage-1 derivatives": lambda: s1(u),
            "A+B": lambda: s1b(u),
            "B+C: closed-form LF alpha": lambda: s2(u),

@@ -23,19 +23,21 @@ All are monotone under the CFL condition (nondecreasing in :math:`p^-`, nonincre
 from __future__ import annotations
 
 import itertools
+from typing import Any, Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 
 __all__ = [
     "NUMERICAL_HAMILTONIANS",
+    "HamiltonianParts",
+    "NumericalHamiltonian",
     "godunov_separable",
     "lax_friedrichs",
     "lf_alpha_global",
     "lf_alpha_local",
+    "sum_components",
 ]
-
-NUMERICAL_HAMILTONIANS = ("godunov", "lf", "llf")
 
 
 def _per_component(c, like):
@@ -125,3 +127,61 @@ def lf_alpha_global(dHdp_fn, x, pm, pp):
     r"""Global Lax–Friedrichs coefficients :math:`\alpha_i = \max_{x,\,p \in \mathrm{box}} |\partial H/\partial p_i|`, shape ``(d,)``."""
     a = _alpha_cells(dHdp_fn, x, pm, pp)
     return jnp.max(a.reshape(-1, a.shape[-1]), axis=0)
+
+
+# --------------------------------------------------------------------------- registry
+class HamiltonianParts(NamedTuple):
+    r"""What a numerical Hamiltonian is assembled from, on one grid.
+
+    ``H_field(p)`` evaluates :math:`H(x_i, p_i)` for ``p`` of shape ``(d, *shape)``;
+    ``coeffs`` are the separable :math:`a_i` of :math:`H = \tfrac12\sum_i a_i p_i^2` (shape
+    ``(d,)`` or ``(d, *shape)``; ``None`` when H is not of that form); ``alpha_local(pm, pp)``
+    and ``alpha_global(pm, pp)`` bound :math:`|\partial H/\partial p_i|` over the box
+    :math:`[\min(p^-,p^+), \max(p^-,p^+)]`, per cell ``(d, *shape)`` and over the grid ``(d,)``.
+    """
+
+    H_field: Callable
+    coeffs: Optional[Any]
+    alpha_local: Callable
+    alpha_global: Callable
+
+
+class NumericalHamiltonian(NamedTuple):
+    r"""A registered numerical Hamiltonian :math:`\hat H(x, p^-, p^+)` (``Scheme(flux=name)``).
+
+    ``build(parts)`` returns ``hhat(pm, pp)`` (fields ``(d, *shape)`` → ``shape``);
+    ``separable_only`` marks schemes valid only for :math:`H = \tfrac12\sum_i a_i p_i^2`.
+    """
+
+    name: str
+    build: Callable[[HamiltonianParts], Callable]
+    separable_only: bool
+    description: str
+
+
+def _build_godunov(parts: HamiltonianParts) -> Callable:
+    def hhat(pm, pp):
+        return godunov_separable(pm, pp, parts.coeffs)
+    return hhat
+
+
+def _build_lf(parts: HamiltonianParts) -> Callable:
+    def hhat(pm, pp):
+        return lax_friedrichs(parts.H_field(0.5 * (pm + pp)), pm, pp, parts.alpha_global(pm, pp))
+    return hhat
+
+
+def _build_llf(parts: HamiltonianParts) -> Callable:
+    def hhat(pm, pp):
+        return lax_friedrichs(parts.H_field(0.5 * (pm + pp)), pm, pp, parts.alpha_local(pm, pp))
+    return hhat
+
+
+#: name -> :class:`NumericalHamiltonian`; the names are the strings ``Scheme(flux=...)`` accepts for HJ
+NUMERICAL_HAMILTONIANS: dict[str, NumericalHamiltonian] = {
+    h.name: h for h in (
+        NumericalHamiltonian("godunov", _build_godunov, True, "exact Godunov for separable convex H"),
+        NumericalHamiltonian("lf", _build_lf, False, "global Lax–Friedrichs (alpha maximised over the grid)"),
+        NumericalHamiltonian("llf", _build_llf, False, "local Lax–Friedrichs (alpha per cell)"),
+    )
+}

@@ -84,61 +84,77 @@ def build_rhs(equation, grid: Grid, scheme: Scheme, dtype=None) -> Discretisatio
 
 # --------------------------------------------------------------------------- Burgers
 def _burgers(eq: Burgers, grid: Grid, scheme: Scheme, dtype) -> Discretisation:
+    """Burgers on ``grid``: the 1-D metric (chart) form, flat 1-D, or the N-D gradient form."""
     method, kind = scheme.burgers_reconstruction(), scheme.burgers_flux()
     ng = ghost_width(eq, scheme)
     _check_grid(grid, ng)
-    d, nu, order = grid.ndim, eq.nu, scheme.viscous_order
+    info = {"reconstruction": method, "flux": kind, "ghost": ng}
+    if eq.manifold is not None:
+        return _burgers_chart(eq, grid, method, kind, ng, scheme.viscous_order, dtype, info)
+    if grid.ndim == 1:
+        return _burgers_1d(eq.nu, grid, method, kind, ng, scheme.viscous_order, info)
+    return _burgers_nd(eq.nu, grid, method, kind, ng, scheme.viscous_order, info)
+
+
+def _burgers_chart(eq: Burgers, grid: Grid, method, kind, ng, order, dtype, info) -> Discretisation:
+    r"""1-D chart form :math:`p_t + (p^2/(2g))_x = \nu\,\partial_x[g^{-1/2}\partial_x(g^{-1/2}p)]`."""
+    if grid.ndim != 1:
+        raise QShockInputError("the metric (chart) form of Burgers is 1-D; use hj for higher-dimensional charts")
+    fac = chart_factors(eq.manifold, grid, dtype)
+    if fac.weighted:  # the form below assumes the density sqrt(g); a weight adds (log rho)' terms
+        raise QShockInputError("the 1-D Burgers metric form needs the Riemannian density sqrt(g); this chart "
+                               "carries a weight (e.g. r^(n-1) on the radial quotient): use --equation hj")
+    nu, dx = eq.nu, grid.dx
+    cvis = dif.VISCOUS_STABILITY[order]
+    g_f = fac.metric_faces[0]
+    coef = jnp.where(g_f > 0, 1.0 / jnp.where(g_f > 0, g_f, 1.0), 0.0)  # 1/g at faces; 0 at singular faces
+    inv_sqrt_g_c = jnp.sqrt(fac.inv_metric_centres[0])
+    w_f = jnp.where(g_f > 0, 1.0 / jnp.sqrt(jnp.where(g_f > 0, g_f, 1.0)), 0.0)
+    # q = p/sqrt(g) diffuses with face weights 1/sqrt(g); rate ~ (w+ + w-)/(sqrt(g) dx^2)
+    wsum = w_f[1:] + w_f[:-1]
+    visc_rate = nu * (0.5 / cvis) * float(jnp.max(wsum * inv_sqrt_g_c)) / dx[0] ** 2
+
+    def rhs(u, t):
+        up = grid.pad(u, ng, 0, parity=-1, t=t)
+        qL, qR = rec.reconstruct(up, method, axis=0, ng=ng)
+        F = bf.burgers_flux(qL, qR, kind, coef=coef)
+        du = -_diff_faces(F, 0) / dx[0]
+        if nu > 0:
+            q = up * jnp.pad(inv_sqrt_g_c, ng, mode="edge")
+            du = du + nu * dif.metric_diffusion_1axis(q, dx[0], w_f, 1.0, axis=0, ng=ng)
+        return du
+
+    def max_dt(u):
+        adv = jnp.max(jnp.abs(u) * jnp.sqrt(fac.inv_metric_centres[0])**2) / dx[0]
+        return 1.0 / (adv + visc_rate + 1e-300)
+
+    return Discretisation(rhs, max_dt, lambda u: None, grid.shape, info)
+
+
+def _burgers_1d(nu, grid: Grid, method, kind, ng, order, info) -> Discretisation:
+    r"""Flat 1-D :math:`u_t + (u^2/2)_x = \nu u_{xx}` (conservative, central viscous term of ``order``)."""
     dx = grid.dx
     cvis = dif.VISCOUS_STABILITY[order]
 
-    if eq.manifold is not None:
-        if d != 1:
-            raise QShockInputError("the metric (chart) form of Burgers is 1-D; use hj for higher-dimensional charts")
-        fac = chart_factors(eq.manifold, grid, dtype)
-        if fac.weighted:  # the form below assumes the density sqrt(g); a weight adds (log rho)' terms
-            raise QShockInputError("the 1-D Burgers metric form needs the Riemannian density sqrt(g); this chart "
-                                   "carries a weight (e.g. r^(n-1) on the radial quotient): use --equation hj")
-        g_f = fac.metric_faces[0]
-        coef = jnp.where(g_f > 0, 1.0 / jnp.where(g_f > 0, g_f, 1.0), 0.0)  # 1/g at faces; 0 at singular faces
-        inv_sqrt_g_c = jnp.sqrt(fac.inv_metric_centres[0])
-        w_f = jnp.where(g_f > 0, 1.0 / jnp.sqrt(jnp.where(g_f > 0, g_f, 1.0)), 0.0)
-        # q = p/sqrt(g) diffuses with face weights 1/sqrt(g); rate ~ (w+ + w-)/(sqrt(g) dx^2)
-        wsum = w_f[1:] + w_f[:-1]
-        visc_rate = nu * (0.5 / cvis) * float(jnp.max(wsum * inv_sqrt_g_c)) / dx[0] ** 2
+    def rhs(u, t):
+        up = grid.pad(u, ng, 0, parity=-1, t=t)
+        qL, qR = rec.reconstruct(up, method, axis=0, ng=ng)
+        du = -_diff_faces(bf.burgers_flux(qL, qR, kind), 0) / dx[0]
+        if nu > 0:
+            du = du + nu * dif.second_derivative(up, dx[0], axis=0, order=order, ng=ng)
+        return du
 
-        def rhs(u, t):
-            up = grid.pad(u, ng, 0, parity=-1, t=t)
-            qL, qR = rec.reconstruct(up, method, axis=0, ng=ng)
-            F = bf.burgers_flux(qL, qR, kind, coef=coef)
-            du = -_diff_faces(F, 0) / dx[0]
-            if nu > 0:
-                q = up * jnp.pad(inv_sqrt_g_c, ng, mode="edge")
-                du = du + nu * dif.metric_diffusion_1axis(q, dx[0], w_f, 1.0, axis=0, ng=ng)
-            return du
+    def max_dt(u):
+        return 1.0 / (jnp.max(jnp.abs(u)) / dx[0] + nu / (cvis * dx[0] ** 2) + 1e-300)
 
-        def max_dt(u):
-            adv = jnp.max(jnp.abs(u) * jnp.sqrt(fac.inv_metric_centres[0])**2) / dx[0]
-            return 1.0 / (adv + visc_rate + 1e-300)
+    return Discretisation(rhs, max_dt, lambda u: None, grid.shape, info)
 
-        return Discretisation(rhs, max_dt, lambda u: None, grid.shape,
-                              {"reconstruction": method, "flux": kind, "ghost": ng})
 
-    if d == 1:
-        def rhs(u, t):
-            up = grid.pad(u, ng, 0, parity=-1, t=t)
-            qL, qR = rec.reconstruct(up, method, axis=0, ng=ng)
-            du = -_diff_faces(bf.burgers_flux(qL, qR, kind), 0) / dx[0]
-            if nu > 0:
-                du = du + nu * dif.second_derivative(up, dx[0], axis=0, order=order, ng=ng)
-            return du
+def _burgers_nd(nu, grid: Grid, method, kind, ng, order, info) -> Discretisation:
+    r"""N-D gradient form :math:`v_t + \nabla(|v|^2/2) = \nu\Delta v`, ``v`` stored as ``(d, *shape)``."""
+    d, dx = grid.ndim, grid.dx
+    cvis = dif.VISCOUS_STABILITY[order]
 
-        def max_dt(u):
-            return 1.0 / (jnp.max(jnp.abs(u)) / dx[0] + nu / (cvis * dx[0] ** 2) + 1e-300)
-
-        return Discretisation(rhs, max_dt, lambda u: None, grid.shape,
-                              {"reconstruction": method, "flux": kind, "ghost": ng})
-
-    # N-D gradient form, v stored as (d, *shape)
     def pad_vec(v, a, t):
         comps = [grid.pad(v[j], ng, a, parity=(-1 if j == a else 1), t=t) for j in range(d)]
         return jnp.stack(comps)
@@ -159,8 +175,7 @@ def _burgers(eq: Burgers, grid: Grid, scheme: Scheme, dtype) -> Discretisation:
         vis = sum(nu / (cvis * h * h) for h in dx)
         return 1.0 / (adv + vis + 1e-300)
 
-    return Discretisation(rhs, max_dt, lambda v: None, (d, *grid.shape),
-                          {"reconstruction": method, "flux": kind, "ghost": ng})
+    return Discretisation(rhs, max_dt, lambda v: None, (d, *grid.shape), info)
 
 
 def _metric_visc_bound(fac, dx) -> float:
@@ -174,21 +189,15 @@ def _metric_visc_bound(fac, dx) -> float:
 
 
 # --------------------------------------------------------------------------- Hamilton–Jacobi
-def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation:
-    deriv = scheme.hj_derivative()
-    ng = ghost_width(eq, scheme)
-    _check_grid(grid, ng)
-    d, nu, order, dx = grid.ndim, eq.nu, scheme.viscous_order, grid.dx
-    cvis = dif.VISCOUS_STABILITY[order]
-    x = grid.points(dtype)  # (*shape, d)
+def _hj_hamiltonian(eq: HamiltonJacobi, grid: Grid, fac, x, dtype):
+    r"""``(H_field, H_point, coeffs)`` for ``eq`` on ``grid``.
 
-    fac = chart_factors(eq.manifold, grid, dtype) if eq.manifold is not None else None
-    if eq.manifold is not None:
-        dim = getattr(eq.manifold, "dim", d)
-        if dim != d:
-            raise QShockInputError(f"manifold has dimension {dim} but the grid has {d} axes")
-
-    # separable coefficients a_i(x) of H = 1/2 sum a_i p_i^2 (None if not separable)
+    ``H_field(p)`` evaluates :math:`H(x_i, p_i)` on the grid (``p`` of shape ``(d, *shape)``),
+    ``H_point(x, p)`` at one point; ``coeffs`` are the separable :math:`a_i` of
+    :math:`H = \tfrac12\sum_i a_i p_i^2` (default H: :math:`a_i = g^{ii}` at the centres, 1 flat),
+    or ``None``.
+    """
+    d = grid.ndim
     coeffs = None
     if eq.is_default_hamiltonian:
         coeffs = fac.inv_metric_centres if fac is not None else jnp.ones((d,), dtype)
@@ -196,7 +205,6 @@ def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation
         if len(eq.separable_coefficients) != d:
             raise QShockInputError(f"{len(eq.separable_coefficients)} separable coefficients for a {d}-D grid")
         coeffs = jnp.asarray(eq.separable_coefficients, dtype)
-    flux = scheme.hj_flux(separable=coeffs is not None)
 
     if eq.is_default_hamiltonian and fac is not None:
         ginv = fac.inv_metric_centres
@@ -215,14 +223,44 @@ def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation
     else:
         H_point = eq.hamiltonian
         H_vec = jax.vmap(H_point)
-        shape = grid.shape
 
         def H_field(p):
-            pts = x.reshape(-1, d)
             pf = jnp.moveaxis(p, 0, -1).reshape(-1, d)
-            return H_vec(pts, pf).reshape(shape)
+            return H_vec(x.reshape(-1, d), pf).reshape(grid.shape)
+    return H_field, H_point, coeffs
 
-    dHdp = jax.grad(H_point, argnums=1)
+
+def _hj_alpha_local(eq: HamiltonJacobi, grid: Grid, coeffs, x, H_point):
+    r"""``alpha_local(pm, pp)``: :math:`\max|\partial H/\partial p_i|` over the box
+    :math:`[\min(p^-,p^+), \max(p^-,p^+)]` per cell, shape ``(d, *shape)``.
+
+    Closed form for separable H (:math:`a_i\max(|p^-_i|, |p^+_i|)`), the user's ``max_speed``
+    bound when given, otherwise corners of the box by autodiff (:func:`lf_alpha_local`).
+    """
+    d = grid.ndim
+    if coeffs is not None:
+        cfull = coeffs if coeffs.ndim > 1 else coeffs.reshape((d,) + (1,) * d)
+
+        def alpha_local(pm, pp):
+            return jnp.maximum(jnp.abs(pm), jnp.abs(pp)) * cfull
+    elif eq.max_speed is not None:
+        bound = jax.vmap(eq.max_speed)
+
+        def alpha_local(pm, pp):
+            lo = jnp.moveaxis(jnp.minimum(pm, pp), 0, -1).reshape(-1, d)
+            hi = jnp.moveaxis(jnp.maximum(pm, pp), 0, -1).reshape(-1, d)
+            return jnp.moveaxis(bound(x.reshape(-1, d), lo, hi).reshape(grid.shape + (d,)), -1, 0)
+    else:
+        dHdp = jax.grad(H_point, argnums=1)
+
+        def alpha_local(pm, pp):
+            return ham.lf_alpha_local(dHdp, x, pm, pp)
+    return alpha_local
+
+
+def _hj_derivatives(grid: Grid, deriv: str, ng: int):
+    """``derivatives(u, t) -> (p^-, p^+)``, each ``(d, *shape)``, from the ghost-padded axes."""
+    d, dx = grid.ndim, grid.dx
 
     def derivatives(u, t):
         pm, pp = [], []
@@ -231,9 +269,15 @@ def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation
             m, p = hjd.one_sided_derivatives(up, dx[a], deriv, axis=a, ng=ng)
             pm.append(m)
             pp.append(p)
-        return jnp.stack(pm), jnp.stack(pp), up if d == 1 else None
+        return jnp.stack(pm), jnp.stack(pp)
+    return derivatives
 
-    def viscous(u, t):
+
+def _laplacian(grid: Grid, fac, order: int, ng: int):
+    r"""``lap(u, t)``: :math:`\Delta u` (flat, central of ``order``) or :math:`\Delta_g u` (chart, order 2)."""
+    d, dx = grid.ndim, grid.dx
+
+    def lap(u, t):
         terms = []
         for a in range(d):
             up = grid.pad(u, ng, a, parity=1, t=t)
@@ -242,60 +286,53 @@ def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation
             else:
                 terms.append(dif.metric_diffusion_1axis(up, dx[a], fac.face_weights[a], fac.inv_sqrt_det_centres,
                                                         axis=a, ng=ng))
-        return nu * _sum_axes(terms)
+        return _sum_axes(terms)
+    return lap
 
-    # |dH/dp_i| bounds over the box [min(p-,p+), max(p-,p+)] per cell: analytic where known
-    if coeffs is not None:
-        cfull = coeffs if coeffs.ndim > 1 else coeffs.reshape((d,) + (1,) * d)
 
-        def alpha_local(pm, pp):
-            return jnp.maximum(jnp.abs(pm), jnp.abs(pp)) * cfull
-    elif eq.max_speed is not None:
-        bound = jax.vmap(eq.max_speed)
-        shape_ = grid.shape
+def _hj_viscous_rate(grid: Grid, fac, nu: float, order: int) -> float:
+    """Forward-Euler rate of ``ν Δ_g`` (Gershgorin bound of the discrete operator, per cell)."""
+    cvis = dif.VISCOUS_STABILITY[order]
+    if fac is not None:
+        return nu * (0.5 / cvis) * _metric_visc_bound(fac, grid.dx)
+    return sum(nu / (cvis * h * h) for h in grid.dx)
 
-        def alpha_local(pm, pp):
-            lo = jnp.moveaxis(jnp.minimum(pm, pp), 0, -1).reshape(-1, d)
-            hi = jnp.moveaxis(jnp.maximum(pm, pp), 0, -1).reshape(-1, d)
-            return jnp.moveaxis(bound(x.reshape(-1, d), lo, hi).reshape(shape_ + (d,)), -1, 0)
-    else:
-        def alpha_local(pm, pp):
-            return ham.lf_alpha_local(dHdp, x, pm, pp)
+
+def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation:
+    r""":math:`\dot u = -\hat H(x, p^-, p^+) + \nu\Delta_g u`, assembled from the builders above
+    and the numerical Hamiltonian registered under ``scheme``'s flux name."""
+    deriv = scheme.hj_derivative()
+    ng = ghost_width(eq, scheme)
+    _check_grid(grid, ng)
+    d, nu, dx = grid.ndim, eq.nu, grid.dx
+    x = grid.points(dtype)  # (*shape, d)
+    fac = chart_factors(eq.manifold, grid, dtype) if eq.manifold is not None else None
+    if eq.manifold is not None and getattr(eq.manifold, "dim", d) != d:
+        raise QShockInputError(f"manifold has dimension {eq.manifold.dim} but the grid has {d} axes")
+
+    H_field, H_point, coeffs = _hj_hamiltonian(eq, grid, fac, x, dtype)
+    flux = scheme.hj_flux(separable=coeffs is not None)
+    alpha_local = _hj_alpha_local(eq, grid, coeffs, x, H_point)
 
     def alpha_global(pm, pp):
         return jnp.max(alpha_local(pm, pp).reshape(d, -1), axis=1)
 
-    if flux == "godunov":
-        def hhat(pm, pp):
-            return ham.godunov_separable(pm, pp, coeffs)
-    elif flux == "lf":
-        def hhat(pm, pp):
-            return ham.lax_friedrichs(H_field(0.5 * (pm + pp)), pm, pp, alpha_global(pm, pp))
-    else:
-        def hhat(pm, pp):
-            return ham.lax_friedrichs(H_field(0.5 * (pm + pp)), pm, pp, alpha_local(pm, pp))
+    hhat = ham.NUMERICAL_HAMILTONIANS[flux].build(ham.HamiltonianParts(H_field, coeffs, alpha_local, alpha_global))
+    derivatives = _hj_derivatives(grid, deriv, ng)
+    lap = _laplacian(grid, fac, scheme.viscous_order, ng)
+    visc_rate = _hj_viscous_rate(grid, fac, nu, scheme.viscous_order)
 
     def rhs(u, t):
-        pm, pp, _ = derivatives(u, t)
-        du = -hhat(pm, pp)
-        if nu > 0:
-            du = du + viscous(u, t)
-        return du
-
-    # viscous rate: Gershgorin bound of the discrete Laplace–Beltrami operator, per cell
-    if fac is not None:
-        visc_rate = nu * (0.5 / cvis) * _metric_visc_bound(fac, dx)
-    else:
-        visc_rate = sum(nu / (cvis * h * h) for h in dx)
+        du = -hhat(*derivatives(u, t))
+        return du + nu * lap(u, t) if nu > 0 else du
 
     def max_dt(u):
-        pm, pp, _ = derivatives(u, 0.0)
-        alpha = alpha_global(pm, pp)
+        alpha = alpha_global(*derivatives(u, 0.0))
         adv = ham.sum_components(alpha / jnp.asarray(dx, dtype))
         return 1.0 / (adv + visc_rate + 1e-300)
 
     def gradient(u):
-        pm, pp, _ = derivatives(u, 0.0)
+        pm, pp = derivatives(u, 0.0)
         p = 0.5 * (pm + pp)
         return p[0] if d == 1 else p
 

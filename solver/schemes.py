@@ -24,13 +24,14 @@ from typing import Optional
 
 import equinox as eqx
 
+from ._hamiltonians import NUMERICAL_HAMILTONIANS
 from .errors import CFLError, QShockInputError
 
 __all__ = ["Scheme", "SCHEME_NAMES", "BURGERS_FLUXES", "HJ_FLUXES", "LIMITERS", "CFL_MAX"]
 
 SCHEME_NAMES = ("godunov", "muscl", "weno5", "wenoz", "spectral")
 BURGERS_FLUXES = ("godunov", "eo", "llf", "roe")
-HJ_FLUXES = ("godunov", "lf", "llf")
+HJ_FLUXES = tuple(NUMERICAL_HAMILTONIANS)  # registered numerical Hamiltonians
 LIMITERS = ("minmod", "mc", "vanleer")
 #: largest CFL number accepted by SSP-RK3 with each finite-volume scheme
 CFL_MAX = {"godunov": 1.0, "muscl": 1.0, "weno5": 1.0, "wenoz": 1.0, "spectral": 2.0}
@@ -89,7 +90,7 @@ class Scheme(eqx.Module):
             raise QShockInputError(
                 "flux 'eo' (Engquist-Osher) is a Burgers flux; for hj use godunov, lf or llf")
         _choose(flux, HJ_FLUXES, "Hamilton-Jacobi numerical Hamiltonian")
-        if flux == "godunov" and not separable:
+        if NUMERICAL_HAMILTONIANS[flux].separable_only and not separable:
             raise QShockInputError(
                 "the godunov numerical Hamiltonian needs a separable convex H = 1/2 sum a_i p_i^2; "
                 "use --flux llf (or lf) for a general Hamiltonian")

@@ -263,7 +263,7 @@ def test_degree_zero_field_generator_is_circle_generator_over_r2():
     terms that the evolution itself creates (u_ρ = −2tF_τ/ρ³ ≠ 0) make the difference O(νt² + t³)
     (see the slow test below). The exact rescaling statement is the one for S_r (test above).
     """
-    from qshock.solver._rhs import build_rhs
+    from qshock.solver.kernels import build_rhs
 
     circle, plane, fa, u0, sch, eq_p = _degree_zero_setup()
     rho = np.asarray(plane.centres(0))
@@ -388,7 +388,7 @@ def test_non_orthogonal_chart_is_refused():
 
 def test_burgers_metric_form_refuses_weighted_chart():
     """p_t + (p²/2g)_x = ν∂_x[g^{-1/2}∂_x(g^{-1/2}p)] assumes density √g: R³/O(3) (weight r²) is refused."""
-    from qshock.solver._rhs import build_rhs
+    from qshock.solver.kernels import build_rhs
     from qshock.solver.equations import Burgers
     from qshock.solver.schemes import Scheme
 

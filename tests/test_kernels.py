@@ -10,14 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from qshock.solver._burgers_flux import FLUXES, burgers_flux, gradient_form_flux, max_wave_speed_burgers
-from qshock.solver._diffusion import (DIFFUSION_GHOST, VISCOUS_STABILITY, metric_diffusion_1axis,
-                               second_derivative)
-from qshock.solver._hamiltonians import (godunov_separable, lax_friedrichs, lf_alpha_global,
-                                  lf_alpha_local)
-from qshock.solver._hj_derivatives import HJ_DERIVATIVES, HJ_GHOST_CELLS, one_sided_derivatives
-from qshock.solver._reconstruct import (GHOST_CELLS, RECONSTRUCTIONS, _default_eps, _weno5_edge_reference,
-                                 face_difference, materialize, reconstruct, weno5_edge_pair)
+from qshock.solver._reconstruct import _default_eps, _weno5_edge_reference  # internals checked directly
+from qshock.solver.kernels import (BURGERS_FLUXES as FLUXES, DIFFUSION_GHOST, GHOST_CELLS, HJ_DERIVATIVES,
+                                   HJ_GHOST_CELLS, NUMERICAL_HAMILTONIANS, RECONSTRUCTIONS, VISCOUS_STABILITY,
+                                   burgers_flux, face_difference, godunov_separable, gradient_form_flux,
+                                   lax_friedrichs, lf_alpha_global, lf_alpha_local, materialize,
+                                   max_wave_speed_burgers, metric_diffusion_1axis, one_sided_derivatives,
+                                   reconstruct, second_derivative, weno5_edge_pair)
 from qshock.solver.errors import QShockInputError
 
 NS = (40, 80, 160)
@@ -480,3 +479,20 @@ def test_unknown_names_and_too_few_ghosts_raise():
         second_derivative(q, 0.1, order=6)
     with pytest.raises(QShockInputError, match="interior"):
         reconstruct(jnp.zeros(6), "weno5")
+
+
+def test_numerical_hamiltonian_registry_matches_scheme_names():
+    """Every registered numerical Hamiltonian is a valid ``Scheme(flux=...)`` string and vice versa;
+    the separable-only ones are refused for a general H."""
+    from qshock.solver import Scheme
+    from qshock.solver.schemes import HJ_FLUXES
+
+    assert tuple(NUMERICAL_HAMILTONIANS) == HJ_FLUXES == ("godunov", "lf", "llf")
+    for name, h in NUMERICAL_HAMILTONIANS.items():
+        assert h.name == name
+        assert Scheme("weno5", name).hj_flux(separable=True) == name
+        if h.separable_only:
+            with pytest.raises(QShockInputError, match="separable"):
+                Scheme("weno5", name).hj_flux(separable=False)
+        else:
+            assert Scheme("weno5", name).hj_flux(separable=False) == name

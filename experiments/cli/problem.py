@@ -216,7 +216,7 @@ class Problem:
                                    "spherical chart only")
         return _sphere_spectral(self)
 
-    def solve(self, max_steps: int = 10_000_000):
+    def solve(self, max_steps: int = 10_000_000, progress=None):
         import jax.numpy as jnp
 
         from qshock.solver.stepping import solve
@@ -226,7 +226,7 @@ class Problem:
         return solve(self.equation, self.grid, self.u0, self.t1, scheme=self.scheme, flux=self.flux,
                      limiter=self.limiter, cfl=self.cfl, save_at=self.times, method=self.method,
                      dtype=jnp.float32 if self.dtype == "float32" else jnp.float64,
-                     diffusion_order=self.diffusion_order, max_steps=max_steps)
+                     diffusion_order=self.diffusion_order, max_steps=max_steps, progress=progress)
 
 
 def _sphere_spectral(prob: "Problem"):
@@ -288,8 +288,6 @@ def _merge_bc(chart_bc, user: str):
 
 def build_problem(args: argparse.Namespace) -> Problem:
     """Validate the flags and build the :class:`Problem` (raises QShockInputError)."""
-    import jax.numpy as jnp
-
     from qshock.experiments.cli.expr import compile_expression
     from qshock.solver.equations import Burgers, HamiltonJacobi
     from qshock.solver.grid import Boundary, Grid
