@@ -147,3 +147,16 @@ def test_box_too_small_for_cell_list():
     with pytest.raises(QShockInputError, match="cell"):
         P.cell_count(3.0, 1.3)
     assert P.cell_count(3.9, 1.3) == 3 and math.isclose(P.box_side(1, math.pi / 6), 1.0)
+
+
+def test_benchmark_codes_compute_the_same_update():
+    """benchmarks/bench_particles.py: the NumPy cell list and the O(N²) JAX step give the production
+    displacement (same pairs, same random numbers) to float32 round-off."""
+    from benchmarks import bench_particles as bp
+
+    x, L, dx, m1, cap = bp._reference_dx(400)
+    assert np.abs(dx).max() > 1e-3
+    d_np = bp.numpy_bro_step(x, L, 1.0, bp.EPS, 5, m1, cap + 8)
+    step, _ = bp._jax_dense_step()
+    d_dense = np.asarray(step(jnp.asarray(x), L, 1.0, bp.EPS, jnp.uint32(5)))
+    assert np.abs(d_np - dx).max() < 1e-6 and np.abs(d_dense - dx).max() < 1e-6

@@ -229,17 +229,22 @@ def pair_uniform(i, j, salt):
 
 def displacement(x, nbr, L, sigma, pars, salt, alpha: int):
     """The shared update dx_i = Σ_j c_ij d_ij/r_ij (module docstring); ``pars`` = (η, b, ε, bro)
-    with bro ∈ {0, 1} selecting BRO. Returns (dx, number of active particles, energy)."""
+    with bro ∈ {0, 1} selecting BRO (a traced value, or a Python constant to draw only the
+    uniforms that rule needs). Returns (dx, number of active particles, energy)."""
     import jax.numpy as jnp
 
     eta, b, eps, bro = pars
     n = x.shape[0]
     u, h = pair_overlaps(x, nbr, L, sigma)
     i = jnp.broadcast_to(jnp.arange(n)[:, None], nbr.shape)
-    u1 = pair_uniform(i, nbr, salt).astype(x.dtype)
-    u2 = pair_uniform(i, nbr, salt ^ jnp.uint32(0x5BD1E995)).astype(x.dtype)
-    sgd = eta * sigma * _pair_power(h, alpha) * (u1 < b)
-    c = jnp.where(h > 0, jnp.where(bro > 0, eps * sigma * u2, sgd), 0.0)
+    static = isinstance(bro, (int, float))  # a Python constant: draw only the uniform it needs
+    if not static or not bro:
+        u1 = pair_uniform(i, nbr, salt).astype(x.dtype)
+        sgd = eta * sigma * _pair_power(h, alpha) * (u1 < b)
+    if not static or bro:
+        kick = eps * sigma * pair_uniform(i, nbr, salt ^ jnp.uint32(0x5BD1E995)).astype(x.dtype)
+    c = kick if static and bro else (sgd if static else jnp.where(bro > 0, kick, sgd))
+    c = jnp.where(h > 0, c, 0.0)
     dx = jnp.sum(c[..., None] * u, axis=1)
     return dx, jnp.sum(jnp.any(h > 0, axis=1)), 0.5 * jnp.sum(h ** alpha) / alpha
 
@@ -266,10 +271,11 @@ def default_capacities(n: int, L: float, rc: float, phi_max: float, sigma_max: f
 _SIMS: dict = {}
 
 
-def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunks: int):
+def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunks: int, bro: bool):
     """Jitted ``run(x0, L, rc, skin, sigma, pars, seeds, chunk)`` for B systems of N particles at once.
 
-    ``x0`` (B, N, 3), ``sigma`` (B,), ``pars`` (B, 4) = (η, b, ε, bro), ``seeds`` (B,) uint32.
+    ``x0`` (B, N, 3), ``sigma`` (B,), ``pars`` (B, 4) = (η, b, ε, ·), ``seeds`` (B,) uint32; ``bro`` (static)
+    selects the rule.
     A ``lax.while_loop`` over chunks of ``chunk`` steps (a ``fori_loop``; ``chunk`` is traced, so
     one compilation serves every run length) stops after ``chunks``
     chunks or once every system is absorbed. The Verlet lists of all systems are rebuilt together
@@ -278,7 +284,7 @@ def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunks: int):
     absorption step (−1 if never), chunks done, largest cell occupancy, largest neighbour count,
     number of builds).
     """
-    key = (n, m, cap, k, alpha, chunks)
+    key = (n, m, cap, k, alpha, chunks, bool(bro))
     if key in _SIMS:
         return _SIMS[key]
     import jax
@@ -286,7 +292,12 @@ def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunks: int):
 
     def run(x0, L, rc, skin, sigma, pars, seeds, chunk):
         build = jax.vmap(lambda x: neighbour_list(x, L, rc, m, cap, k))
-        disp = jax.vmap(lambda x, nb, s, p, salt: displacement(x, nb, L, s, p, salt, alpha))
+        mode = 1.0 if bro else 0.0
+
+        def one(x, nb, s, p, salt):
+            return displacement(x, nb, L, s, (p[0], p[1], p[2], mode), salt, alpha)
+
+        disp = jax.vmap(one)
 
         def rebuild(s):
             x, _, _, cm, km, nb = s
@@ -373,7 +384,7 @@ def simulate(n: int, phis, seeds, *, mode: str = "sgd", eta: float = 0.0, b: flo
     dt = jnp.dtype(dtype)
     x0 = jnp.stack([random_positions(jax.random.PRNGKey(s), n, L, dt) for s in seeds])
     pars = jnp.asarray([[eta, b, eps, 1.0 if mode == "bro" else 0.0]] * len(phis), dt)
-    run = make_simulator(n, m, cap, k, int(alpha), steps // record_every)
+    run = make_simulator(n, m, cap, k, int(alpha), steps // record_every, mode == "bro")
     out = run(x0, jnp.asarray(L, dt), jnp.asarray(rc, dt), jnp.asarray(skin, dt), jnp.asarray(sig, dt), pars,
               jnp.asarray(seeds, jnp.uint32), jnp.int32(record_every))
     x, fa, en, tabs, i, cm, km, nb = jax.device_get(out)

@@ -33,7 +33,8 @@ __all__ = ["StudyConfig", "StudyResult", "STUDIES", "resolve_name", "study_modul
            "run_study", "run"]
 
 #: study name -> module (inside this package) implementing it
-STUDIES = {"edge-of-stability": "eos", "catapult": "catapult", "conservation": "conservation"}
+STUDIES = {"edge-of-stability": "eos", "catapult": "catapult", "conservation": "conservation",
+           "absorbing-state": "absorbing_state"}
 ALIASES = {"eos": "edge-of-stability"}
 
 
