@@ -1,0 +1,255 @@
+"""``qshock experiment shock-times``: the PDE solver predicts events in real SGD runs (issue 9).
+
+Runs (``runs``): for every architecture of ``ARCHS`` and batch size B, every (η, seed) — and
+for ``gauge_arch`` every rescaled parametrisation α — is trained by the lab trainer with the
+parameters kept every ``every`` steps. Predictions (``predict``): reading (ii) (step-map fold
+τ* of the quotient chart against η_eff → oscillation onset and spike), reading (i)
+(coarse-graining shock t* → k* = t*/(2η) → sudden drop / quotient jump), their raw-chart
+versions, the raw-sharpness threshold 2/η, the linearised saddle escape and the constant
+(median) predictor; each uses only checkpoints ≤ k. Observations and statistics
+(``evaluate``): detector thresholds tuned on the tuning seeds (stored in ``OUT/split.json``),
+statistics on the held-out seeds, per architecture and predictor.
+
+Outputs: ``results.json`` (table: one row per (arch, seed, η, B, α); ``summary`` =
+``{"predictors", "per_architecture": {ARCH: {PRED: {spearman, median_rel_error, hit_rate, n, …}}},
+…}``), ``statistics.json``, ``headline.md``, ``checkpoints/*.npz``, figures
+``shock_times_scatter``, ``shock_times_ensemble``, ``shock_times_track``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from qshock.errors import QShockInputError
+
+from ..driver import StudyConfig, StudyResult
+from ..store import atomic_json
+from .evaluate import TARGETS, observe, statistics, tune
+from .predict import PREDICTORS
+from .runs import ARCHS
+
+__all__ = ["NAME", "Config", "run", "figures", "headline"]
+
+NAME = "shock-times"
+QUICK_ARCHS = ("mlp-digits", "mlp-mnist1d", "transformer-modadd", "meanfield-teacher", "tanh-teacher")
+
+
+@dataclass(frozen=True)
+class Config(StudyConfig):
+    archs: tuple = tuple(ARCHS)
+    seeds: int = 6
+    tune_seeds: int = 3
+    steps: int = 300
+    every: int = 10
+    batches: tuple = (32, 128)
+    n_lrs: int = 3
+    gauge_arch: str = "mlp-digits"
+    gauge_alphas: tuple = (0.25, 0.5, 1.0, 2.0, 4.0)
+    chart_n: int = 33
+    n_out: int = 41
+    lanczos_iters: int = 10
+    screen: float = 0.5
+    hit_window: int = 20
+    ensemble: int = 256
+    ensemble_steps: int = 40
+
+    @classmethod
+    def quick(cls):
+        return cls(archs=QUICK_ARCHS, seeds=4, tune_seeds=2, steps=120, every=10, batches=(64,), n_lrs=2,
+                   gauge_alphas=(0.25, 1.0, 4.0), chart_n=25, n_out=31, ensemble_steps=30)
+
+    def validate(self):
+        bad = [a for a in self.archs if a not in ARCHS]
+        if bad or not self.archs:
+            raise QShockInputError(f"--config: archs must be some of {', '.join(ARCHS)}, got {list(self.archs)}")
+        if self.gauge_arch and self.gauge_arch not in ARCHS:
+            raise QShockInputError(f"--config: gauge_arch must be one of {', '.join(ARCHS)}, got {self.gauge_arch!r}")
+        if self.every < 1 or self.steps < self.every or self.steps % self.every:
+            raise QShockInputError("--config: steps must be a positive multiple of every")
+        if not (1 <= self.n_lrs <= 3):
+            raise QShockInputError(f"--config: n_lrs must be 1, 2 or 3, got {self.n_lrs}")
+        if any(not (isinstance(b, int) and b >= 1) for b in self.batches) or not self.batches:
+            raise QShockInputError(f"--config: batches must be positive integers, got {list(self.batches)}")
+        if any(not a > 0 for a in self.gauge_alphas):
+            raise QShockInputError(f"--config: gauge_alphas must be positive, got {list(self.gauge_alphas)}")
+        if self.tune_seeds < 1 or self.hit_window < 0 or self.ensemble < 1:
+            raise QShockInputError("--config: tune_seeds and ensemble must be >= 1, hit_window >= 0")
+
+
+def lrs_of(arch: str, n_lrs: int) -> tuple:
+    """The learning rates of ``arch`` (first and last when n_lrs = 2, the first when 1)."""
+    lrs = ARCHS[arch]["lrs"]
+    return {1: lrs[:1], 2: (lrs[0], lrs[-1]), 3: lrs}[n_lrs]
+
+
+def combos_of(p, arch: str, batch: int, seeds) -> list:
+    """(lr, α, seed) rows of a group; the gauge runs only at the first batch size."""
+    alphas = p.gauge_alphas if (arch == p.gauge_arch and batch == p.batches[0]) else (1.0,)
+    alphas = (1.0,) + tuple(a for a in alphas if a != 1.0)
+    return [(float(lr), float(a), int(s)) for a in alphas for lr in lrs_of(arch, p.n_lrs) for s in seeds]
+
+
+def _group_item(p, arch, batch, seeds, out):
+    from .predict import ReadingEngine, combo_predictions
+    from .runs import group_trainer, train_group
+
+    tr = group_trainer(arch, batch, p.every, p.lanczos_iters)
+    combos = combos_of(p, arch, batch, seeds)
+    g = train_group(tr, combos, p.steps, p.every, ARCHS[arch].get("init_scale", 1.0), p.lanczos_iters)
+    os.makedirs(os.path.join(out, "checkpoints"), exist_ok=True)
+    np.savez_compressed(os.path.join(out, "checkpoints", f"{arch}_B{batch}.npz"), thetas=g["thetas"],
+                        steps=g["ck_steps"], combos=np.asarray(combos, float))
+    eng = ReadingEngine(tr, batch, p.chart_n, p.n_out, p.lanczos_iters, p.screen)
+    runs = []
+    for c, (lr, alpha, seed) in enumerate(combos):
+        pr = combo_predictions(eng, g["thetas"][:, c], g["ck_steps"], lr, seed, g["sharpness"][c])
+        runs.append(dict(arch=arch, seed=seed, lr=lr, batch=int(batch), alpha=alpha, loss=g["loss"][c],
+                         update_proj=g["update_proj"][c], sharpness=g["sharpness"][c], **pr))
+    return {"runs": runs, "ck_steps": g["ck_steps"], "n_params": tr.n_params}
+
+
+def _ensemble(p, seeds):
+    from .ensemble import ensemble_item
+    from .predict import ReadingEngine
+    from .runs import group_trainer, train_group
+
+    arch = p.gauge_arch or p.archs[0]
+    tr = group_trainer(arch, p.batches[0], p.every, p.lanczos_iters)
+    lr = lrs_of(arch, p.n_lrs)[0]
+    g = train_group(tr, [(lr, 1.0, seeds[0])], p.every, p.every, ARCHS[arch].get("init_scale", 1.0), p.lanczos_iters)
+    eng = ReadingEngine(tr, p.batches[0], max(p.chart_n, 65), p.n_out, p.lanczos_iters, p.screen)
+    return dict(ensemble_item(eng, g["thetas"][0, 0], lr, seeds[0], p.ensemble, p.ensemble_steps), arch=arch)
+
+
+def _split(p, seeds):
+    k = min(p.tune_seeds, max(1, len(seeds) // 2)) if len(seeds) > 1 else 0
+    return list(seeds[:k]), list(seeds[k:]) if k else list(seeds)
+
+
+def run(p, seeds, store, log) -> StudyResult:
+    """One item per (architecture, B) group plus the ensemble item; statistics on held-out seeds."""
+    groups = []
+    for arch in p.archs:
+        for b in p.batches:
+            ip = dict(p.params(), archs=None, batches=None, arch=arch, batch=int(b), seeds=list(seeds))
+            log(f"  {arch}, B = {b}")
+            groups.append(store.item(f"{arch}_B{b}", ip, lambda a=arch, b=b: _group_item(p, a, b, seeds, store.out)))
+    ens = store.item("ensemble", dict(p.params(), seeds=list(seeds)), lambda: _ensemble(p, seeds)) \
+        if p.ensemble else None
+    tune_s, held = _split(p, seeds)
+    runs = [r for g in groups for r in g["runs"]]
+    thresholds, per_arch, consts = {}, {}, {}
+    for arch in p.archs:
+        ar = [r for r in runs if r["arch"] == arch]
+        tr_runs = [r for r in ar if r["seed"] in tune_s and r["alpha"] == 1.0] or [r for r in ar if r["alpha"] == 1.0]
+        thresholds[arch] = tune(tr_runs, p.hit_window)
+        th = {t: v["value"] for t, v in thresholds[arch].items()}
+        for r in ar:
+            r["observed"] = observe(r, th)
+            r["split"] = "tune" if r["seed"] in tune_s else "held-out"
+        held_rows = [r for r in ar if r["split"] == "held-out" and r["alpha"] == 1.0]
+        per_arch[arch], consts[arch] = statistics(held_rows, [r for r in tr_runs], p.hit_window, p.every)
+    for r in runs:
+        for tgt in TARGETS:
+            r["predicted"][f"constant_{tgt}"] = consts[r["arch"]][tgt]
+    split = {"tuning_seeds": tune_s, "held_out_seeds": held, "thresholds": thresholds, "hit_window": p.hit_window}
+    atomic_json(os.path.join(store.out, "split.json"), split)
+    summary = _summary(p, per_arch, runs, split)
+    atomic_json(os.path.join(store.out, "statistics.json"), summary)
+    with open(os.path.join(store.out, "headline.md"), "w") as fh:
+        fh.write(headline(summary) + "\n")
+    header, rows = _table(runs)
+    items = groups + ([ens] if ens else [])
+    return StudyResult(header, rows, items, summary)
+
+
+def predictor_names() -> list:
+    return list(PREDICTORS) + [f"constant_{t}" for t in TARGETS]
+
+
+def _gauge(p, runs):
+    """Median over seeds, per (α, η), of the observed and predicted steps of the gauge runs."""
+    out = []
+    keys = ("ii_onset_quotient", "ii_onset_raw", "ii_spike_quotient", "ii_spike_raw", "sharpness_2/eta")
+    for alpha in sorted({r["alpha"] for r in runs if r["arch"] == p.gauge_arch}):
+        for lr in sorted({r["lr"] for r in runs if r["arch"] == p.gauge_arch}):
+            rs = [r for r in runs if r["arch"] == p.gauge_arch and r["alpha"] == alpha and r["lr"] == lr
+                  and r["batch"] == p.batches[0]]
+            med = lambda v: None if not [x for x in v if x is not None] else float(np.median([x for x in v if x is not None]))  # noqa: E731
+            row = {"alpha": alpha, "lr": lr, "n": len(rs),
+                   "observed_oscillation": med([r["observed"]["oscillation"] for r in rs]),
+                   "observed_spike": med([r["observed"]["spike"] for r in rs]),
+                   "lambda_raw_0": med([r["track"][0]["lam_raw"] for r in rs]),
+                   "lambda_quotient_0": med([r["track"][0]["lam_q"] for r in rs]),
+                   "eta_eff_0": med([r["track"][0]["eta_eff"] for r in rs])}
+            row.update({k: med([r["predicted"][k] for r in rs]) for k in keys})
+            out.append(row)
+    return out
+
+
+def _summary(p, per_arch, runs, split):
+    return {"predictors": predictor_names(), "events": {k: v for k, v in PREDICTORS.items()},
+            "per_architecture": per_arch, "split": {k: split[k] for k in ("tuning_seeds", "held_out_seeds")},
+            "thresholds": {a: {t: v["value"] for t, v in th.items()} for a, th in split["thresholds"].items()},
+            "gauge": _gauge(p, runs) if p.gauge_arch in p.archs else [],
+            "n_runs": len(runs), "hit_window": p.hit_window, "every": p.every}
+
+
+def _fs(v):
+    return "-" if v is None else f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
+COLUMNS = [("obs osc", "observed", "oscillation"), ("ii_q", "predicted", "ii_onset_quotient"),
+           ("ii_raw", "predicted", "ii_onset_raw"), ("obs spike", "observed", "spike"),
+           ("ii2_q", "predicted", "ii_spike_quotient"), ("ii2_raw", "predicted", "ii_spike_raw"),
+           ("2/eta", "predicted", "sharpness_2/eta"), ("obs drop", "observed", "drop"),
+           ("i_q", "predicted", "i_drop_quotient"), ("i_raw", "predicted", "i_drop_raw"),
+           ("escape", "predicted", "escape_linearised"), ("obs jump", "observed", "jump")]
+
+
+def _table(runs):
+    header = ["arch", "seed", "split", "eta", "B", "alpha"] + [c[0] for c in COLUMNS]
+    rows = []
+    for r in runs:
+        row = {k: r[k] for k in ("arch", "seed", "split", "lr", "batch", "alpha")}
+        row["observed"] = dict(r["observed"])
+        row["predicted"] = dict(r["predicted"])
+        row["error"] = {k: (None if v is None or r["observed"][PREDICTORS.get(k, k.replace("constant_", ""))] is None
+                            else v - r["observed"][PREDICTORS.get(k, k.replace("constant_", ""))])
+                        for k, v in r["predicted"].items()}
+        row["_fmt"] = [r["arch"], str(r["seed"]), r["split"], f"{r['lr']:g}", str(r["batch"]), f"{r['alpha']:g}"] + \
+            [_fs(r[a][b]) for _, a, b in COLUMNS]
+        rows.append(row)
+    return header, rows
+
+
+def _fmt_stat(s):
+    f = lambda v, d=2: "-" if v is None else f"{v:.{d}f}"  # noqa: E731
+    return f"ρ = {f(s['spearman'])}, median rel. error {f(s['median_rel_error'])}, hit rate {f(s['hit_rate'])} (n = {s['n']})"
+
+
+def headline(summary: dict) -> str:
+    """The one-paragraph finding, generated from the statistics (``OUT/headline.md``)."""
+    pa = summary["per_architecture"]
+    archs = list(pa)
+    parts = []
+    for name, tgt in summary["events"].items():
+        wins = [a for a in archs if pa[a][name]["predictive"]]
+        ev = [a for a in archs if pa[a][name]["n"] > 0]
+        parts.append(f"`{name}` ({tgt}) beats the constant median predictor in {len(wins)} of {len(archs)} "
+                     f"architectures" + (f" ({', '.join(wins)})" if wins else "") +
+                     f" and has paired held-out events in {len(ev)}")
+    osc = [f"{a}: {_fmt_stat(pa[a]['ii_onset_quotient'])}" for a in archs]
+    return (f"On held-out seeds ({summary['split']['held_out_seeds']}; detector thresholds tuned on seeds "
+            f"{summary['split']['tuning_seeds']}; {summary['n_runs']} runs, hit window ±{summary['hit_window']} steps), "
+            + "; ".join(parts) + ". Quotient step-map reading (ii) for the oscillation onset per architecture — "
+            + "; ".join(osc) + ". A predictor that does not beat the constant one is not predictive.")
+
+
+def figures(run_dir: str, doc: dict, formats=("pdf", "png")) -> list:
+    from .figures import draw
+
+    return draw(run_dir, doc, formats)

@@ -1,0 +1,68 @@
+r"""The x–step diagram: an ensemble of SGD trajectories on a 1-D quotient chart and the solver's
+Burgers characteristics (issue 9 §5).
+
+On the quotient chart of a checkpoint (top horizontal direction, loss L(x) on the grid) the
+solver solves v_t + v v_x = 0, v(x, 0) = −L'(x) (the step map x ↦ x + τ v₀(x) is its time-τ
+characteristic map, fold at τ*). ``n`` trajectories start from a small cloud
+x₀ ~ N(x_c, s²) around the origin and follow x_{k+1} = x_k + η v₀(x_k) + (η σ/√B) ξ_k (SGD with
+the chart's measured gradient noise σ²) for η/τ* ∈ ``ratios`` (below the fold, past it,
+past 2τ*). Characteristics x(τ) of the solver's solution are traced by dx/dτ = v(x, τ)
+(interpolated from the saved outputs) from evenly spaced feet.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+
+__all__ = ["ensemble_item"]
+
+
+def _trajectories(x_grid, v0, eta, noise, x0, steps, rng):
+    lo, hi = float(x_grid[0]), float(x_grid[-1])
+    xs = [x0]
+    x = x0.copy()
+    for _ in range(steps):
+        x = x + eta * np.interp(x, x_grid, v0) + noise * rng.standard_normal(x.shape)
+        x = np.clip(x, 2 * lo, 2 * hi)
+        xs.append(x.copy())
+    return np.stack(xs)  # (steps + 1, n)
+
+
+def _characteristics(sol, x_grid, n_feet=25):
+    t = np.asarray(sol.t, float)
+    U = np.asarray(sol.u, float)
+    feet = np.linspace(x_grid[2], x_grid[-3], n_feet)
+    paths = [feet.copy()]
+    x = feet.copy()
+    for i in range(len(t) - 1):
+        x = x + (t[i + 1] - t[i]) * np.interp(x, x_grid, U[i])
+        paths.append(x.copy())
+    return np.stack(paths)  # (n_t, n_feet)
+
+
+def ensemble_item(eng, theta, lr, seed, n: int = 256, steps: int = 40, ratios=(0.6, 1.4, 2.4)) -> dict:
+    """Trajectories, solver field and characteristics for the figure (module docstring)."""
+    from qshock.experiments.lab.readings import chart_gradient, sgd_nu, step_map_fold
+    from qshock.solver import Burgers, solve
+
+    chart = eng.chart(theta, jax.random.PRNGKey(int(seed) + 3), lr, noise=True)
+    x = np.asarray(chart.grid().centres(0), float)
+    v0 = -np.asarray(chart_gradient(chart)[0], float)
+    tau = float(step_map_fold(chart, n_out=eng.n_out).time)
+    t1 = 2.0 * tau if math.isfinite(tau) else 2.0 / max(float(chart.eigenvalues[0]), 1e-12)
+    sol = solve(Burgers(), chart.grid(), v0, t1, scheme="weno5", save_at=np.linspace(0.0, t1, 41), cfl=0.4)
+    sigma = math.sqrt(max(float(np.mean(np.asarray(chart.grad_var))), 0.0))
+    rng = np.random.default_rng(int(seed))
+    e = float(chart.extent[0])
+    x0 = 0.02 * e * rng.standard_normal(n)
+    runs = []
+    for r in ratios:
+        eta = r * (tau if math.isfinite(tau) else t1 / 2)
+        runs.append({"ratio": float(r), "eta": eta,
+                     "x": _trajectories(x, v0, eta, eta * sigma / math.sqrt(eng.batch), x0, steps, rng)})
+    return {"x": x, "loss": np.asarray(chart.loss, float), "v0": v0, "tau_star": tau, "lambda": float(chart.eigenvalues[0]),
+            "nu": sgd_nu(chart, lr, eng.batch), "t": np.asarray(sol.t, float), "v": np.asarray(sol.u, float),
+            "characteristics": _characteristics(sol, x), "panels": runs, "n": int(n), "lr": float(lr)}

@@ -1,0 +1,161 @@
+r"""Predicted event steps of one run from its checkpoints (issue 9 §2, THEORY §7).
+
+At checkpoint k (parameters θ_k only; nothing after k is read):
+
+* **Reading (ii), step map.** The 1-D quotient chart through σ(π(θ_k)) along the top
+  horizontal Hessian eigenvector d (:func:`~qshock.experiments.lab.slices.loss_chart`) and
+  the solver's fold time τ*(θ_k) of v₀ = −grad_g L
+  (:func:`~qshock.experiments.lab.readings.step_map_fold`). The effective step along d is
+  η_eff = η‖J_σᵀ d‖², J_σ the Jacobian of the section map θ ↦ σ(π(θ)) at θ_k: since
+  L(θ) = L(σ(θ)), an SGD step −η∇L(θ) = −ηJ_σᵀ∇L(θ_s) moves the section point by
+  −ηJ_σJ_σᵀ∇L(θ_s) (η/‖w‖² on a scale-invariant group). Predicted oscillation onset: the
+  first checkpoint with η_eff ≥ τ*; predicted spike: the first with η_eff ≥ 2τ*. The raw
+  version uses the raw chart at θ_k and η. The solver is run at checkpoints where the chart's
+  own curvature λ(θ_k) puts η_eff λ within ``screen`` of a threshold (τ* = 1/λ on a quadratic
+  chart), so a run costs a few solves.
+* **Reading (i), coarse-graining.** At the first checkpoint k₀: the chart along the most
+  negative horizontal direction, ν = ησ²/(4B) from the measured per-example gradient variance
+  along it, the solver's HJ shock time t*, and k* = k₀ + t*/(2η) (THEORY §7). Raw version:
+  the raw chart.
+* **Baselines.** Raw sharpness: the first checkpoint with ηλ_max(H) ≥ 2 (spike). Linearised
+  saddle escape from k₀: k = k₀ + ln(Δ/δ)/ln(1 + ημ) with μ = −λ_min along the raw bottom
+  direction, δ = |g/λ| the distance of θ_{k₀} from the stationary point of the quadratic model
+  along it and Δ the distance from that point to the minimum of the chart loss (both measured
+  on the chart).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["ReadingEngine", "combo_predictions", "PREDICTORS"]
+
+#: predictor -> observed event it forecasts
+PREDICTORS = {
+    "ii_onset_quotient": "oscillation", "ii_onset_raw": "oscillation",
+    "ii_spike_quotient": "spike", "ii_spike_raw": "spike", "sharpness_2/eta": "spike",
+    "i_drop_quotient": "drop", "i_drop_raw": "drop", "escape_linearised": "drop",
+    "i_jump_quotient": "jump", "i_jump_raw": "jump",
+}
+
+
+class ReadingEngine:
+    """The compiled pieces shared by every checkpoint of one group (one trainer, one B)."""
+
+    def __init__(self, tr, batch: int, n_chart: int = 33, n_out: int = 41, lanczos_iters: int = 10,
+                 screen: float = 0.5, n_batches: int = 4):
+        from qshock.experiments.lab.slices import ChartSymmetry, model_symmetry
+
+        A = tr.arrays
+        Xs, Ys = A["Xs"], A["Ys"]
+        self.loss_fn = lambda p: tr.loss_acc(p, Xs, Ys)[0]  # noqa: E731 - one object: the chart jit cache
+        self.batch_loss_fn = lambda p, b: tr.loss_acc(p, b["x"], b["y"])[0]  # noqa: E731
+        nb = int(max(2, min(n_batches, A["X"].shape[0] // batch)))
+        self.batches = {"x": A["X"][:nb * batch].reshape((nb, batch) + A["X"].shape[1:]),
+                        "y": A["Y"][:nb * batch].reshape((nb, batch) + A["Y"].shape[1:])}
+        sym = model_symmetry(tr.model_of, tr.task)
+        self.sym = ChartSymmetry(jax.jit(sym.section), jax.jit(sym.tangents), sym.name)
+        self._jt = jax.jit(lambda th, v: jax.vjp(sym.section, th)[1](v)[0])
+        self.batch, self.n, self.n_out, self.iters, self.screen = int(batch), int(n_chart), int(n_out), \
+            int(lanczos_iters), float(screen)
+
+    def chart(self, theta, key, lr, raw=False, which="top", noise=False):
+        from qshock.experiments.lab.slices import loss_chart
+
+        kw = dict(batch_loss_fn=self.batch_loss_fn, batches=self.batches) if noise else {}
+        return loss_chart(self.loss_fn, jnp.asarray(theta), symmetries=None if raw else self.sym, m=1, which=which,
+                          n=self.n, lr=lr, key=key, lanczos_iters=self.iters, raw=raw, **kw)
+
+    def eta_eff(self, theta, direction, lr) -> float:
+        """η‖J_σᵀ d‖² (module docstring); η when the section's Jacobian is not finite."""
+        w = np.asarray(self._jt(jnp.asarray(theta), jnp.asarray(direction, jnp.asarray(theta).dtype)))
+        v = float(np.dot(w, w))
+        return lr * v if math.isfinite(v) and v > 0 else lr
+
+
+def _fold(chart, eta, n_out):
+    from qshock.experiments.lab.readings import step_map_fold
+
+    try:
+        return float(step_map_fold(chart, n_out=n_out).time)
+    except Exception:  # noqa: BLE001 - a chart the solver rejects gives no reading, recorded as NaN
+        return math.nan
+
+
+def _step_map_track(eng, thetas, ck_steps, lr, seed):
+    """Per-checkpoint reading (ii) records and the first-crossing predictions (causal)."""
+    pred = {"ii_onset_quotient": None, "ii_onset_raw": None, "ii_spike_quotient": None, "ii_spike_raw": None}
+    track = []
+    for j, k in enumerate(ck_steps):
+        key = jax.random.fold_in(jax.random.PRNGKey(int(seed) + 104729), int(k))
+        cq = eng.chart(thetas[j], key, lr)
+        cr = eng.chart(thetas[j], key, lr, raw=True)
+        rec = {"step": int(k), "lam_q": float(cq.eigenvalues[0]), "lam_raw": float(cr.eigenvalues[0]),
+               "eta_eff": eng.eta_eff(thetas[j], cq.directions[0], lr), "tau_q": None, "tau_raw": None}
+        for tag, chart, eta, lam in (("quotient", cq, rec["eta_eff"], rec["lam_q"]), ("raw", cr, lr, rec["lam_raw"])):
+            on, sp = f"ii_onset_{tag}", f"ii_spike_{tag}"
+            near = (pred[on] is None and eta * lam >= eng.screen) or (pred[sp] is None and eta * lam >= 2 * eng.screen)
+            if not near:
+                continue
+            tau = _fold(chart, eta, eng.n_out)
+            rec["tau_q" if tag == "quotient" else "tau_raw"] = tau
+            if math.isfinite(tau) and tau > 0:
+                if pred[on] is None and eta >= tau:
+                    pred[on] = int(k)
+                if pred[sp] is None and eta >= 2 * tau:
+                    pred[sp] = int(k)
+        track.append(rec)
+    return pred, track
+
+
+def _escape(chart, lr):
+    """Linearised saddle escape steps ln(Δ/δ)/ln(1 + ημ) on a bottom chart (module docstring)."""
+    lam = float(chart.eigenvalues[0])
+    if not lam < 0:
+        return None, {}
+    mu = -lam
+    x = np.asarray(chart.grid().centres(0), float)
+    L = np.asarray(chart.loss, float)
+    xs = -float(chart.gradient[0]) / lam
+    delta = max(abs(xs), 0.5 * float(x[1] - x[0]))
+    Delta = abs(float(x[int(np.argmin(L))]) - xs)
+    if not Delta > delta:
+        return None, {"mu": mu, "delta": delta, "Delta": Delta}
+    return math.log(Delta / delta) / math.log1p(lr * mu), {"mu": mu, "delta": delta, "Delta": Delta}
+
+
+def _coarse_grain(eng, theta0, k0, lr, seed):
+    """Reading (i) from the first checkpoint, quotient and raw, and the escape baseline."""
+    from qshock.experiments.lab.readings import coarse_grain_shock, sgd_nu, step_of_coarse_time
+
+    key = jax.random.fold_in(jax.random.PRNGKey(int(seed) + 15485863), int(k0))
+    out, info = {}, {}
+    for tag, raw in (("quotient", False), ("raw", True)):
+        chart = eng.chart(theta0, key, lr, raw=raw, which="bottom", noise=True)
+        nu = sgd_nu(chart, lr, eng.batch)
+        try:
+            t = float(coarse_grain_shock(chart, nu=nu, n_out=eng.n_out).time)
+        except Exception:  # noqa: BLE001 - recorded as no reading
+            t = math.nan
+        k = step_of_coarse_time(t, lr)["k_star"] if math.isfinite(t) and t >= 0 else None
+        out[f"i_drop_{tag}"] = out[f"i_jump_{tag}"] = None if k is None else int(round(k0 + k))
+        info[tag] = {"t_star": t, "nu": nu, "mu": -float(chart.eigenvalues[0])}
+        if raw:
+            ke, ei = _escape(chart, lr)
+            out["escape_linearised"] = None if ke is None else int(round(k0 + ke))
+            info["escape"] = ei
+    return out, info
+
+
+def combo_predictions(eng, thetas, ck_steps, lr: float, seed: int, sharpness) -> dict:
+    """Every predictor of :data:`PREDICTORS` for one run (thetas (n_ck, P) at ``ck_steps``)."""
+    pred, track = _step_map_track(eng, thetas, ck_steps, lr, seed)
+    ci, info = _coarse_grain(eng, thetas[0], int(ck_steps[0]), lr, seed)
+    pred.update(ci)
+    hit = np.nonzero(lr * np.asarray(sharpness, float) >= 2.0)[0]
+    pred["sharpness_2/eta"] = int(ck_steps[hit[0]]) if hit.size else None
+    return {"predicted": pred, "track": track, "reading_i": info}
