@@ -103,12 +103,16 @@ def check_initial_data(u0, shape, dtype, grid: Grid) -> jnp.ndarray:
 
 
 def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limiter="mc", diffusion_order=None,
-                  cfl=0.5, method="ssprk3", dt=None, max_steps=10_000_000, dtype=None, rtol=1e-8, atol=1e-10):
+                  cfl=0.5, method="ssprk3", dt=None, max_steps=10_000_000, dtype=None, rtol=1e-8, atol=1e-10,
+                  progress=None, progress_every: int = 50):
     """A pure, jittable and vmappable map ``u0 -> (us, n_steps, status, t_bad, i_bad)``.
 
     ``us`` has one snapshot per entry of ``ts`` (``ts[0]`` is the initial time).
     ``status`` is 0 on success, 1 on blow-up (``t_bad`` last finite time, ``i_bad`` flat index of
     the first non-finite value), 2 when ``max_steps`` ran out, 3 when the step size collapsed.
+    ``progress(t, n)`` (``ssprk3`` only), if given, is called on the host through
+    ``jax.debug.callback`` every ``progress_every`` steps and at every output time; it does not
+    change the computed values.
     """
     dtype = dtype or jnp.result_type(float)
     sch = as_scheme(scheme, flux, limiter, diffusion_order)
@@ -137,9 +141,14 @@ def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limite
                 collapsed = (~last) & (dt_ <= 1e-14 * jnp.maximum(jnp.abs(t_next), 1.0))
                 status = jnp.where(~ok, 1, jnp.where(n + 1 >= max_steps, 2, jnp.where(collapsed, 3, 0)))
                 # on a blow-up the non-finite state is kept (the loop stops; it locates the failure)
+                if progress is not None:
+                    jax.lax.cond((n + 1) % progress_every == 0, lambda: jax.debug.callback(progress, tn, n + 1),
+                                 lambda: None)
                 return (un, jnp.where(ok, tn, t), n + 1, status.astype(jnp.int32), ibad)
 
             carry = jax.lax.while_loop(cond, body, carry)
+            if progress is not None:
+                jax.debug.callback(progress, carry[1], carry[2])
             return carry, carry[0]
 
         def run(u0):
@@ -220,7 +229,7 @@ def _location(grid: Grid, field_shape, flat_index: int) -> tuple[float, ...]:
 
 def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, limiter="mc", diffusion_order=None,
           cfl: float = 0.5, save_at=None, t0: float = 0.0, method: str = "ssprk3", dt=None,
-          max_steps: int = 10_000_000, dtype=None, rtol=1e-8, atol=1e-10) -> Solution:
+          max_steps: int = 10_000_000, dtype=None, rtol=1e-8, atol=1e-10, progress=None) -> Solution:
     r"""Solve a Burgers or Hamilton–Jacobi problem on ``grid`` from ``u0`` at ``t0`` to ``t1``.
 
     Args:
@@ -235,6 +244,8 @@ def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, lim
         save_at: output times (``t1`` is appended when missing; default ``[t0, t1]``).
         method: ``ssprk3`` (CFL-adaptive), ``ssprk3-fixed`` (needs ``dt``; differentiable) or ``diffrax``.
         dtype: ``jnp.float64`` (default when x64 is on) or ``jnp.float32``.
+        max_steps: stop (QShockInputError) after this many steps.
+        progress: optional host function ``progress(t, n_steps)`` (``ssprk3``), see :func:`build_stepper`.
 
     Returns:
         A :class:`~solver.solution.Solution`; for HJ ``p`` holds :math:`\nabla u`.
@@ -259,7 +270,7 @@ def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, lim
         disc0 = build_rhs(equation, grid, sch, dtype)
         dt = sch.check_cfl(cfl) * float(disc0.max_dt(check_initial_data(u0, disc0.field_shape, dtype, grid)))
     run, disc, sch = build_stepper(equation, grid, ts, scheme=sch, cfl=cfl, method=method, dt=dt,
-                                   max_steps=max_steps, dtype=dtype, rtol=rtol, atol=atol)
+                                   max_steps=max_steps, dtype=dtype, rtol=rtol, atol=atol, progress=progress)
     u0 = check_initial_data(u0, disc.field_shape, dtype, grid)
     us, n, status, t_bad, ibad = jax.jit(run)(u0)
     status = int(status)

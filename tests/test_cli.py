@@ -112,3 +112,27 @@ def test_negative_values_are_not_options(tmp_path, capsys):
     assert code == 0, err
     ds = xr.open_dataset(out)
     assert abs(float(ds["x"].min()) - (-1 + 1 / 40)) < 1e-12  # first centre at -1 + dx/2
+
+
+def test_solver_progress_hook_and_step_estimate():
+    """solver.stepping: ``progress(t, n)`` reports the simulated time and step count without changing
+    the result; ``estimate_steps`` from the initial data bounds the steps of a Burgers solve (the
+    maximum principle keeps max|u| from growing) and is within 10% before the shock."""
+    import jax.numpy as jnp
+
+    from qshock.solver import Burgers, Grid
+    from qshock.solver.exact import cell_average
+    from qshock.solver.stepping import estimate_steps, solve
+
+    g = Grid(0.0, 2 * np.pi, 128)
+    u0 = cell_average(jnp.sin, g, n_gauss=3)
+    calls = []
+    a = solve(Burgers(nu=0.01), g, u0, 0.6, save_at=[0.0, 0.3, 0.6])
+    b = solve(Burgers(nu=0.01), g, u0, 0.6, save_at=[0.0, 0.3, 0.6],
+              progress=lambda t, n: calls.append((float(t), int(n))))
+    assert np.array_equal(np.asarray(a.u), np.asarray(b.u)) and a.n_steps == b.n_steps
+    ts = [c[0] for c in sorted(calls, key=lambda c: c[1])]
+    assert ts == sorted(ts) and max(calls, key=lambda c: c[1]) == (0.6, b.n_steps)
+    assert len(calls) == b.n_steps // 50 + 2  # every 50 steps, and at the two output times
+    est = estimate_steps(Burgers(nu=0.01), g, u0, 0.6)
+    assert b.n_steps - 2 <= est <= 1.1 * b.n_steps

@@ -188,13 +188,34 @@ def solve_with_limits(prob, args):
     from qshock.errors import QShockInputError
 
     max_steps = int(getattr(args, "max_steps", 1_000_000))
+    bar = _progress_bar(prob, args)
     try:
-        return prob.solve(max_steps=max_steps)
+        if bar is None:
+            return prob.solve(max_steps=max_steps)
+        return prob.solve(max_steps=max_steps, progress=lambda t, n: _advance(bar, float(t), int(n)))
     except QShockInputError as exc:
         if "max_steps" in str(exc):
             raise QShockInputError(f"time stepping stopped after --max-steps {max_steps} steps before "
                                    f"t1={prob.t1:g}; raise --max-steps or coarsen --n") from None
         raise
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _progress_bar(prob, args):
+    """A tqdm bar over simulated time on stderr (finite-volume SSP-RK3 solves; off with --quiet)."""
+    if getattr(args, "quiet", False) or prob.scheme == "spectral" or prob.method != "ssprk3":
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=float(prob.t1), unit="t", file=sys.stderr, mininterval=1.0, desc=_prog(args),
+                bar_format="{desc}: t={n:.4g}/{total:.4g} |{bar}| {elapsed}<{remaining} {postfix}")
+
+
+def _advance(bar, t: float, n: int) -> None:
+    bar.set_postfix_str(f"{n} steps", refresh=False)
+    bar.update(max(0.0, min(t, bar.total) - bar.n))  # tqdm throttles to one line a second (mininterval)
 
 
 def write_solution(sol, prob, args, path, extra=None) -> str:

@@ -288,6 +288,8 @@ def _merge_bc(chart_bc, user: str):
 
 def build_problem(args: argparse.Namespace) -> Problem:
     """Validate the flags and build the :class:`Problem` (raises QShockInputError)."""
+    import jax.numpy as jnp
+
     from qshock.experiments.cli.expr import compile_expression
     from qshock.solver.equations import Burgers, HamiltonJacobi
     from qshock.solver.grid import Boundary, Grid
