@@ -296,3 +296,46 @@ def test_train_run_directory_rules(tmp_path, capsys):
         assert json.load(f)["config"]["steps"] == 8
     assert main(base + ["--steps", "2", "--resume"]) == 2  # fewer steps than already done
     assert "below step 8" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- discovery
+EXAMPLES = os.path.join(ROOT, "examples")
+
+
+@pytest.mark.parametrize("name", sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".toml")))
+def test_example_configs_are_valid(name):
+    """Every example config is accepted: problems build (flags, grid, initial data), studies validate."""
+    import argparse
+
+    from qshock.experiments.cli.problem import build_problem
+    from qshock.experiments.studies.driver import load_config
+
+    path = os.path.join(EXAMPLES, name)
+    study = {"eos_small.toml": "eos", "catapult_small.toml": "catapult"}.get(name)
+    if study:
+        cfg = load_config(study, path)
+        assert cfg.steps == 200
+        return
+    from qshock.experiments.cli.main import build_parser
+
+    args = build_parser().parse_args(["solve", "--config", path, "--out", "x.nc"])
+    prob = build_problem(args)
+    assert prob.t1 > 0 and np.all(np.isfinite(prob.u0)) and prob.times[-1] == prob.t1
+
+
+def test_list_and_experiment_help(capsys):
+    from qshock.experiments.lab.runstore import forget_outputs  # noqa: F401 - import check only
+    from qshock.manifolds import MANIFOLD_NAMES
+    from qshock.solver.schemes import SCHEME_NAMES
+
+    assert main(["list", "manifolds"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in out] == list(MANIFOLD_NAMES)
+    assert main(["list", "schemes"]) == 0
+    assert [ln.split()[0] for ln in capsys.readouterr().out.splitlines()] == list(SCHEME_NAMES)
+    assert main(["list", "charts"]) == 0
+    assert "sphere/spherical" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["experiment", "--help"])
+    text = capsys.readouterr().out
+    assert "edge-of-stability" in text and "eta_lambda0=" in text

@@ -71,7 +71,8 @@ def _xt_figure(sol, res, stem):
     x = np.asarray(sol.grid.centres())
     t = np.asarray(sol.t)
     fig, ax = plt.subplots(figsize=(5.0, 3.6), constrained_layout=True)
-    im = ax.pcolormesh(x, t, np.asarray(sol.u), cmap="RdBu_r", shading="auto", vmin=-1, vmax=1)
+    im = ax.pcolormesh(x, t, np.asarray(sol.u), cmap="RdBu_r", shading="auto", vmin=-1, vmax=1,
+                       rasterized=True)  # the mesh as an image inside the vector PDF (was 1.3 MB)
     for y in np.linspace(0, 2 * np.pi, 33)[1:-1]:  # characteristics x = y + t sin y until they meet the shock at pi
         s = np.sin(y)
         t_hit = (np.pi - y) / s if abs(s) > 1e-12 else 2.0

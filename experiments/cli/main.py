@@ -78,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train_arguments(s)
 
-    s = sub.add_parser("experiment", help="run a named study")
+    s = sub.add_parser("experiment", help="run a named study (qshock list studies)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.format_help = _with_studies(s.format_help)  # the study list is built only when asked for
     s.add_argument("name")
     s.add_argument("--config", metavar="FILE.toml", help="parameters overriding the defaults")
     s.add_argument("--quick", action="store_true", help="the small configuration (minutes on 2 cores)")
@@ -91,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir")
     s.add_argument("--format", choices=("pdf", "png", "svg"), default="pdf")
 
+    s = sub.add_parser("list", help="one line per manifold, chart, scheme, flux or study")
+    s.add_argument("what", choices=("manifolds", "charts", "schemes", "fluxes", "studies"))
+
     s = sub.add_parser("plot", help="draw a solution file (x-t diagram, snapshots, S^2 map)")
     from qshock.experiments.cli.plot import add_arguments as plot_arguments
 
@@ -99,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="the main job on embedded defaults")
     s.add_argument("--out", default="demo_out", help="output directory (default demo_out)")
     return p
+
+
+def _with_studies(format_help):
+    def fmt():
+        from qshock.experiments.cli.listing import studies_help
+
+        return format_help() + "\n" + studies_help() + "\n"
+    return fmt
 
 
 def _add_limit_arguments(s) -> None:
@@ -317,6 +330,12 @@ def cmd_figures(args) -> int:
     return run_figures(args)
 
 
+def cmd_list(args) -> int:
+    from qshock.experiments.cli.listing import run as run_list
+
+    return run_list(args)
+
+
 def cmd_plot(args) -> int:
     from qshock.experiments.cli.plot import run as run_plot
 
@@ -330,7 +349,7 @@ def cmd_demo(args) -> int:
 
 
 COMMANDS = {"solve": cmd_solve, "shocks": cmd_shocks, "verify": cmd_verify, "train": cmd_train,
-            "experiment": cmd_experiment, "figures": cmd_figures, "plot": cmd_plot, "demo": cmd_demo}
+            "experiment": cmd_experiment, "figures": cmd_figures, "plot": cmd_plot, "list": cmd_list, "demo": cmd_demo}
 
 
 def _value_options(parser: argparse.ArgumentParser) -> tuple[set, set]:
