@@ -52,7 +52,10 @@ class Row:
         return self.status == PASS
 
     def to_json(self) -> dict:
-        """The row of the ``qshock verify --json`` contract (docs/guide/cli.md): ``pass`` is true/false, and ``null`` for a skipped row."""
+        """The row of the ``qshock verify --json`` contract (docs/guide/cli.md).
+
+        ``pass`` is true/false, and ``null`` for a skipped row.
+        """
         return {"check": self.check, "formula": self.formula, "expected": self.expected,
                 "measured": self.measured, "pass": None if self.status == SKIP else self.status == PASS}
 
