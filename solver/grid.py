@@ -35,9 +35,11 @@ from jax import lax
 
 from .errors import QShockInputError
 
-__all__ = ["Boundary", "Grid", "BOUNDARY_KINDS"]
+__all__ = ["Boundary", "Grid", "BOUNDARY_KINDS", "USER_BOUNDARY_KINDS"]
 
 BOUNDARY_KINDS = ("periodic", "reflect", "outflow", "dirichlet", "pole")
+#: the kinds a user chooses (``--bc``); ``pole`` is set by the charts of singular faces
+USER_BOUNDARY_KINDS = ("periodic", "reflect", "outflow", "dirichlet")
 
 
 class Boundary(eqx.Module):

@@ -22,7 +22,6 @@ from qshock.errors import QShockInputError
 __all__ = ["add_problem_arguments", "build_problem", "Problem", "apply_config"]
 
 EQUATIONS = ("burgers", "hj")
-BCS = ("periodic", "reflect", "outflow", "dirichlet")
 DTYPES = ("float64", "float32")
 
 # flag name -> default (None means "required unless given by config or chart")
@@ -288,8 +287,6 @@ def _merge_bc(chart_bc, user: str):
 
 def build_problem(args: argparse.Namespace) -> Problem:
     """Validate the flags and build the :class:`Problem` (raises QShockInputError)."""
-    import jax.numpy as jnp
-
     from qshock.experiments.cli.expr import compile_expression
     from qshock.solver.equations import Burgers, HamiltonJacobi
     from qshock.solver.grid import Boundary, Grid
@@ -356,9 +353,11 @@ def build_problem(args: argparse.Namespace) -> Problem:
             bcs = bcs * d
         if len(bcs) != d:
             raise QShockInputError(f"--bc gives {len(bcs)} conditions for {d} axes")
+        from qshock.solver.grid import USER_BOUNDARY_KINDS
+
         for b in bcs:
-            if b not in BCS:
-                raise QShockInputError(f"unknown --bc {b!r}; expected one of {', '.join(BCS)}")
+            if b not in USER_BOUNDARY_KINDS:
+                raise QShockInputError(f"unknown --bc {b!r}; expected one of {', '.join(USER_BOUNDARY_KINDS)}")
         if chart_bcs is not None:  # periodic, singular and wall faces keep the chart's treatment
             bcs = [_merge_bc(cb, b) for b, cb in zip(bcs, chart_bcs)]
 
@@ -418,8 +417,10 @@ def build_problem(args: argparse.Namespace) -> Problem:
         times = times[times <= t1 * (1 + 1e-12)]
     else:
         times = np.array([0.0, t1])
-    if args.method not in ("ssprk3", "ssprk3-fixed", "diffrax"):
-        raise QShockInputError(f"unknown --method {args.method!r}; expected ssprk3, ssprk3-fixed or diffrax")
+    from qshock.solver.stepping import METHODS
+
+    if args.method not in METHODS:
+        raise QShockInputError(f"unknown --method {args.method!r}; expected one of {', '.join(METHODS)}")
     return Problem(equation=equation, grid=grid, u0=u0, t1=t1, times=times, scheme=args.scheme, flux=args.flux,
                    limiter=args.limiter, cfl=cfl, method=args.method, dtype=args.dtype,
                    diffusion_order=args.diffusion_order, ic_text=str(args.ic), ic_fn=ic_fn, manifold=manifold,

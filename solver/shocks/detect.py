@@ -92,43 +92,52 @@ def compression_history(solution, manifold=None, pole_margin: float = 0.0, edge_
     """
     g = solution.grid
     v = _velocity(solution)
-    nt, d = v.shape[0], g.ndim
-    locs = np.zeros((nt, d))
-    vel = np.zeros((nt, d))
-    G = np.zeros(nt)
-    if d == 1:
-        x = np.asarray(g.centres())
-        h = g.dx[0]
-        per = g.periodic[0]
-        sq = np.ones_like(x)
-        if manifold is not None:
-            import jax
-            import jax.numpy as jnp
+    if g.ndim == 1:
+        return _compression_1d(g, v, manifold, edge_cells)
+    return _compression_nd(g, v, manifold, pole_margin, edge_cells)
 
-            sq = np.sqrt(np.asarray(jax.vmap(lambda c: manifold.metric(c[None])[0, 0])(jnp.asarray(x))))
-        vv = v[:, 0] / sq  # orthonormal component (covector / sqrt g)
-        if per:
-            dv = np.roll(vv, -1, axis=1) - vv
-            xf = x + 0.5 * h
-            sqf = 0.5 * (sq + np.roll(sq, -1))
-            vm = 0.5 * (v[:, 0] + np.roll(v[:, 0], -1, axis=1))
-        else:
-            dv = vv[:, 1:] - vv[:, :-1]
-            xf = x[:-1] + 0.5 * h
-            sqf = 0.5 * (sq[1:] + sq[:-1])
-            vm = 0.5 * (v[:, 0, 1:] + v[:, 0, :-1])
-        c = -dv / (h * sqf)
-        if not per:  # edge cells carry the ghost-cell gradient of the boundary condition
-            c[:, :edge_cells] = -np.inf
-            c[:, c.shape[1] - edge_cells:] = -np.inf
-        i = np.argmax(c, axis=1)
-        G = c[np.arange(nt), i]
-        locs[:, 0] = xf[i]
-        vel[:, 0] = vm[np.arange(nt), i] / sqf[i] ** 2
-        return G, locs, vel, h * sqf[i]
+
+def _compression_1d(g, v, manifold, edge_cells):
+    r"""1-D: :math:`G = \max_i -(v_{i+1} - v_i)/(h\sqrt g)` over faces, in orthonormal components."""
+    nt = v.shape[0]
+    locs, vel = np.zeros((nt, 1)), np.zeros((nt, 1))
+    x = np.asarray(g.centres())
+    h = g.dx[0]
+    per = g.periodic[0]
+    sq = np.ones_like(x)
+    if manifold is not None:
+        import jax
+        import jax.numpy as jnp
+
+        sq = np.sqrt(np.asarray(jax.vmap(lambda c: manifold.metric(c[None])[0, 0])(jnp.asarray(x))))
+    vv = v[:, 0] / sq  # orthonormal component (covector / sqrt g)
+    if per:
+        dv = np.roll(vv, -1, axis=1) - vv
+        xf = x + 0.5 * h
+        sqf = 0.5 * (sq + np.roll(sq, -1))
+        vm = 0.5 * (v[:, 0] + np.roll(v[:, 0], -1, axis=1))
+    else:
+        dv = vv[:, 1:] - vv[:, :-1]
+        xf = x[:-1] + 0.5 * h
+        sqf = 0.5 * (sq[1:] + sq[:-1])
+        vm = 0.5 * (v[:, 0, 1:] + v[:, 0, :-1])
+    c = -dv / (h * sqf)
+    if not per:  # edge cells carry the ghost-cell gradient of the boundary condition
+        c[:, :edge_cells] = -np.inf
+        c[:, c.shape[1] - edge_cells:] = -np.inf
+    i = np.argmax(c, axis=1)
+    G = c[np.arange(nt), i]
+    locs[:, 0] = xf[i]
+    vel[:, 0] = vm[np.arange(nt), i] / sqf[i] ** 2
+    return G, locs, vel, h * sqf[i]
+
+
+def _min_strain(g, v, manifold):
+    """``λ_min`` of the symmetrised ambient velocity gradient per cell ``(nt, *shape)`` by forward
+    differences, and the physical spacings per axis (chords of the embedding)."""
+    d, nt = g.ndim, v.shape[0]
     X, A = _embedding(g, manifold)
     W = v if A is None else np.einsum("...Dj,tj...->tD...", A, v)  # (nt, D, *shape)
-    D = W.shape[1]
     if A is None:  # flat: exact spacings (raw differences would jump across a periodic seam)
         dX = []
         for a in range(d):
@@ -145,9 +154,13 @@ def compression_history(solution, manifold=None, pole_margin: float = 0.0, edge_
         for a in range(d):
             M[..., a, b] = np.sum(tang[a][None] * dW, axis=1)
     M = 0.5 * (M + np.swapaxes(M, -1, -2))
-    lam = np.linalg.eigvalsh(M)[..., 0]
-    # cells next to a pole: the differences straddle the coordinate singularity, and
-    # the chart solution carries the pole treatment's error there; they are left out
+    return np.linalg.eigvalsh(M)[..., 0], norms
+
+
+def _mask_faces(lam, g, pole_margin, edge_cells):
+    """Zero ``lam`` near pole faces (``max(2Δx, pole_margin)``) and in the ``edge_cells`` cells next to
+    other non-periodic faces (the differences straddle the singularity or the ghost cells)."""
+    d = g.ndim
     for a, b in enumerate(g.boundaries):
         if "pole" in (b.kind, b.upper):
             c = np.asarray(g.centres(a))
@@ -160,12 +173,18 @@ def compression_history(solution, manifold=None, pole_margin: float = 0.0, edge_
             sl = [slice(None)] * (d + 1)
             sl[1 + a] = np.r_[0:edge_cells, g.shape[a] - edge_cells:g.shape[a]]
             lam[tuple(sl)] = 0.0
-    comp = -lam.reshape(nt, -1)
+    return lam
+
+
+def _compression_nd(g, v, manifold, pole_margin, edge_cells):
+    """N-D: ``G = -λ_min`` of the symmetrised ambient velocity gradient, its cell, velocity and size."""
+    d, nt = g.ndim, v.shape[0]
+    lam, norms = _min_strain(g, v, manifold)
+    comp = -_mask_faces(lam, g, pole_margin, edge_cells).reshape(nt, -1)
     i = np.argmax(comp, axis=1)
     G = comp[np.arange(nt), i]
     hphys = np.min(np.stack([n.ravel() for n in norms]), axis=0)[i]  # physical cell size
-    pts = np.asarray(g.points()).reshape(-1, d)
-    locs = pts[i]
+    locs = np.asarray(g.points()).reshape(-1, d)[i]
     vflat = v.reshape(nt, d, -1)
     if manifold is None:
         vel = vflat[np.arange(nt), :, i]
@@ -280,7 +299,7 @@ def detect(solution, *, manifold: Any = None, nu: Optional[float] = None, resolu
         raise QShockInputError(f"detect: need at least 3 output times, got {t.size}")
     nu = float(solution.metadata.get("nu", 0.0) if nu is None else nu)
     g = solution.grid
-    h = min(g.dx) if manifold is None else min(g.dx)  # sphere chart: polar spacing = physical
+    h = min(g.dx)  # sphere chart: polar spacing = physical
     G, locs, vel, hphys = compression_history(solution, manifold, pole_margin)
     v = _velocity(solution)
     osc = float(np.max(v[0]) - np.min(v[0]))
@@ -290,7 +309,6 @@ def detect(solution, *, manifold: Any = None, nu: Optional[float] = None, resolu
     tv = total_variation(solution)
     details: dict[str, Any] = {"t": t.tolist(), "compression": G.tolist(), "sensor": sensor.tolist(),
                                "total_variation": tv.tolist(), "dx": h}
-    dt_out = float(np.max(np.diff(t)))
     # --- TV onset (exact solutions keep TV until the shock; only meaningful in 1-D)
     loss = (tv[0] - tv) / max(tv[0], 1e-300)
     k_tv = np.nonzero(loss > tv_tolerance)[0]
@@ -298,76 +316,90 @@ def detect(solution, *, manifold: Any = None, nu: Optional[float] = None, resolu
     # --- indicator jump
     k_s = np.nonzero(sensor > sensor_threshold)[0]
     k_s = k_s[k_s > 0]
-    t_jump = float(t[k_s[0]]) if k_s.size else None
-    details["sensor_jump"] = t_jump
-    # --- viscous: maximal steepening and layer width
+    details["sensor_jump"] = float(t[k_s[0]]) if k_s.size else None
     if nu > 0:
-        k = int(np.argmax(G))
-        tm = t[k]
-        if 0 < k < len(t) - 1:
-            a_, b_, c_ = G[k - 1], G[k], G[k + 1]
-            den = a_ - 2 * b_ + c_
-            if den < 0:
-                tm = t[k] + 0.5 * (a_ - c_) / den * 0.5 * (t[k + 1] - t[k - 1])
-        details["max_steepening_time"] = float(tm)
-        details["max_gradient"] = float(G[k])
-        if g.ndim == 1:
-            a, pL, pR = _layer(solution, k, G[k])
-            details["half_jump"] = a
-            details["layer_width"] = a / G[k] if G[k] > 0 else math.inf
-            details["layer_width_theory"] = 2 * nu / a if a > 0 else math.inf
-    # --- gradient fit on resolved outputs
+        details.update(_viscous_details(solution, t, G, nu))
+    ks, details["resolution_used"] = _resolved_outputs(t, G, hphys, osc, nu, resolution)
+    est = None
+    if ks.size >= 2:
+        est = _gradient_fit(t, G, ks, locs, vel, g, h, osc, manifold, details)
+    elif k_s.size:
+        k = int(k_s[0])
+        pts = np.asarray(g.points()).reshape(-1, g.ndim)
+        est = (0.5 * (t[k - 1] + t[k]), 0.5 * (t[k] - t[k - 1]) + h / max(osc, 1e-300),
+               tuple(float(c) for c in pts[int(sensor_idx[k])]), float(h), "smoothness-jump")
+    if est is None or est[0] > t[-1]:
+        return ShockEstimate(None, None, math.nan, "none", details=details)
+    t_hat, unc, loc, lunc, method = est
+    details["output_interval"] = float(np.max(np.diff(t)))
+    return ShockEstimate(float(t_hat), loc, float(unc), method, location_uncertainty=lunc, details=details)
+
+
+def _viscous_details(solution, t, G, nu) -> dict:
+    """ν > 0: time of maximal steepening (parabolic peak of ``G``), the maximal gradient and, in 1-D,
+    the half-jump ``a`` and the layer width ``a/G`` against the Taylor value ``2ν/a``."""
+    out: dict[str, Any] = {}
+    k = int(np.argmax(G))
+    tm = t[k]
+    if 0 < k < len(t) - 1:
+        a_, b_, c_ = G[k - 1], G[k], G[k + 1]
+        den = a_ - 2 * b_ + c_
+        if den < 0:
+            tm = t[k] + 0.5 * (a_ - c_) / den * 0.5 * (t[k + 1] - t[k - 1])
+    out["max_steepening_time"] = float(tm)
+    out["max_gradient"] = float(G[k])
+    if solution.grid.ndim == 1:
+        a, pL, pR = _layer(solution, k, G[k])
+        out["half_jump"] = a
+        out["layer_width"] = a / G[k] if G[k] > 0 else math.inf
+        out["layer_width_theory"] = 2 * nu / a if a > 0 else math.inf
+    return out
+
+
+def _resolved_outputs(t, G, hphys, osc, nu, resolution):
+    """Indices of the outputs before the first unresolved one with ``G Δx <= r osc(v0)`` (and, ν > 0,
+    ``G <= max G / 4``); ``r`` is relaxed to 2r, 4r on coarse grids until three qualify."""
     gmax = float(np.max(G))
 
     def resolved(r):
         ok = (t > 0) & (G > 0) & (G * hphys <= r * max(osc, 1e-300)) & (G > G[0])
         if nu > 0:
             ok &= G <= 0.25 * gmax
-        # only the run of resolved outputs before the first unresolved one
         first_bad = np.nonzero((t > 0) & (G * hphys > r * osc))[0]
         if first_bad.size:
             ok &= np.arange(len(t)) < first_bad[0]
         return np.nonzero(ok)[0]
 
-    # coarse grids: relax the criterion until three outputs qualify
     for r in (resolution, 2 * resolution, 4 * resolution):
         ks = resolved(r)
         if ks.size >= 3:
             break
-    details["resolution_used"] = r
-    est = None
-    if ks.size >= 2:
-        fixed = t[ks] + 1.0 / G[ks]
-        t_fixed = float(fixed[-1])
-        t_hat, unc = t_fixed, abs(float(fixed[-1] - fixed[-2]))
-        if ks.size >= 3 and manifold is None:
-            kk = ks[-3:]
-            slope, icpt = np.polyfit(t[kk], 1.0 / G[kk], 1)
-            if -1.5 < slope < -0.5:
-                t_hat = float(-icpt / slope)
-                unc = abs(t_hat - t_fixed)
-        elif ks.size >= 3:
-            t_hat, k_fit, unc = _riccati_fit(t[ks[-6:]], G[ks[-6:]], t_fixed)
-            details["curvature_fit"] = k_fit
-        unc += h / max(osc, 1e-300)
-        kl = ks[-1]
-        loc = locs[kl] + (t_hat - t[kl]) * vel[kl]
-        lo, hi = np.array(g.lower), np.array(g.upper)
-        for a_ in range(g.ndim):
-            if g.periodic[a_]:
-                loc[a_] = lo[a_] + np.mod(loc[a_] - lo[a_], hi[a_] - lo[a_])
-        details["fit_points"] = int(ks.size)
-        details["gradient_fit"] = t_hat
-        est = (t_hat, unc, tuple(float(c) for c in loc), float(h + np.linalg.norm(vel[kl]) * unc), "gradient-fit")
-    elif t_jump is not None:
-        k = int(k_s[0])
-        t_hat = 0.5 * (t[k - 1] + t[k])
-        unc = 0.5 * (t[k] - t[k - 1]) + h / max(osc, 1e-300)
-        pts = np.asarray(g.points()).reshape(-1, g.ndim)
-        loc = tuple(float(c) for c in pts[int(sensor_idx[k])])
-        est = (t_hat, unc, loc, float(h), "smoothness-jump")
-    if est is None or est[0] > t[-1]:
-        return ShockEstimate(None, None, math.nan, "none", details=details)
-    t_hat, unc, loc, lunc, method = est
-    details["output_interval"] = dt_out
-    return ShockEstimate(float(t_hat), loc, float(unc), method, location_uncertainty=lunc, details=details)
+    return ks, r
+
+
+def _gradient_fit(t, G, ks, locs, vel, g, h, osc, manifold, details):
+    r"""Blow-up time from the resolved outputs ``ks``: flat, a line through the last three
+    :math:`1/G` (slope ≈ −1); curved, the Riccati fit; else :math:`t + 1/G` of the last output.
+    Returns ``(t, uncertainty, location, location uncertainty, 'gradient-fit')``."""
+    fixed = t[ks] + 1.0 / G[ks]
+    t_fixed = float(fixed[-1])
+    t_hat, unc = t_fixed, abs(float(fixed[-1] - fixed[-2]))
+    if ks.size >= 3 and manifold is None:
+        kk = ks[-3:]
+        slope, icpt = np.polyfit(t[kk], 1.0 / G[kk], 1)
+        if -1.5 < slope < -0.5:
+            t_hat = float(-icpt / slope)
+            unc = abs(t_hat - t_fixed)
+    elif ks.size >= 3:
+        t_hat, k_fit, unc = _riccati_fit(t[ks[-6:]], G[ks[-6:]], t_fixed)
+        details["curvature_fit"] = k_fit
+    unc += h / max(osc, 1e-300)
+    kl = ks[-1]
+    loc = locs[kl] + (t_hat - t[kl]) * vel[kl]
+    lo, hi = np.array(g.lower), np.array(g.upper)
+    for a_ in range(g.ndim):
+        if g.periodic[a_]:
+            loc[a_] = lo[a_] + np.mod(loc[a_] - lo[a_], hi[a_] - lo[a_])
+    details["fit_points"] = int(ks.size)
+    details["gradient_fit"] = t_hat
+    return t_hat, unc, tuple(float(c) for c in loc), float(h + np.linalg.norm(vel[kl]) * unc), "gradient-fit"

@@ -33,7 +33,7 @@ from ..grid import Grid
 from ._result import ShockEstimate
 from .riccati import jacobi_fold_times
 
-__all__ = ["predict", "flat_hessian_time"]
+__all__ = ["predict", "flat_hessian_time", "point_fn", "HashableFn"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -51,11 +51,15 @@ def _domain(grid_or_chart):
     raise QShockInputError("predict: grid_or_chart must be a solver.Grid or a manifold chart with a bounded domain")
 
 
-def _point_fn(u0: Callable) -> Callable:
-    """``u0(*coords)`` (CLI convention) as a scalar function of one point ``x`` of shape ``(d,)``."""
+def point_fn(u0: Callable) -> Callable:
+    """``u0(*coords)`` (CLI convention: one array per axis) as a scalar function ``f(x)`` of one
+    point ``x`` of shape ``(d,)``, ready for ``jax.grad`` / ``jax.hessian``."""
     def f(x):
         return jnp.asarray(u0(*[x[a] for a in range(x.shape[0])])).reshape(())
     return f
+
+
+_point_fn = point_fn  # former private name
 
 
 def _sample(lo, hi, shape):
@@ -216,117 +220,149 @@ def predict(equation, u0, grid_or_chart, *, t_max: Optional[float] = None, n_den
     """
     if not isinstance(equation, (Burgers, HamiltonJacobi)):
         raise QShockInputError(f"predict: equation must be Burgers or HamiltonJacobi, got {type(equation).__name__}")
-    lo, hi, periodic, shape = _domain(grid_or_chart)
-    d = len(lo)
-    manifold = equation.manifold
+    box = _domain(grid_or_chart)
     is_burgers = isinstance(equation, Burgers)
     if not callable(u0):
-        arr = np.asarray(u0, float)
-        if not isinstance(grid_or_chart, Grid):
-            raise QShockInputError("predict: cell values need the Grid they live on")
-        if not np.all(np.isfinite(arr)):
-            raise QShockInputError("predict: initial data contain NaN or inf")
-        if manifold is not None or (isinstance(equation, HamiltonJacobi) and not equation.is_default_hamiltonian):
-            raise QShockInputError("predict: curved or non-quadratic problems need u0 as a callable (e.g. the --ic expression)")
-        if is_burgers and d == 1:
-            if arr.shape != grid_or_chart.shape:
-                raise QShockInputError(f"predict: u0 has shape {arr.shape}, expected {grid_or_chart.shape}")
-            return _array_burgers_1d(arr, grid_or_chart)
-        if is_burgers:
-            raise QShockInputError("predict: N-D Burgers needs the potential as a callable")
-        if arr.shape != grid_or_chart.shape:
-            raise QShockInputError(f"predict: u0 has shape {arr.shape}, expected {grid_or_chart.shape}")
-        grad, hess = _array_hessian(arr, grid_or_chart)
-        ts = flat_hessian_time(hess.reshape(-1, d, d))
-        i = int(np.argmin(ts))
-        t = float(ts[i])
-        if not math.isfinite(t):
-            return ShockEstimate(math.inf, None, 0.0, "flat-hessian")
-        x0 = np.asarray(grid_or_chart.points()).reshape(-1, d)[i]
-        loc = _wrap(x0 + t * grad.reshape(-1, d)[i], lo, hi, periodic)
-        h = max(grid_or_chart.dx)
-        return ShockEstimate(t, tuple(float(c) for c in loc), float(t * t * h * h * np.max(np.abs(hess))),
-                             "flat-hessian", location_uncertainty=float(h * (1 + t * np.max(np.abs(hess)))),
-                             details={"sampling": "cell values"})
+        return _predict_from_values(equation, np.asarray(u0, float), grid_or_chart, box)
+    f = point_fn(u0)
+    if is_burgers and len(box[0]) == 1:
+        return _predict_burgers_1d(f, equation.manifold, box, n_dense, t_max, n_jacobi, n_save)
+    if equation.manifold is None and (is_burgers or equation.is_default_hamiltonian):
+        return _predict_flat_hessian(f, box, n_dense)
+    Hfun = equation.H if not is_burgers else (lambda x, p: quadratic_hamiltonian(x, p))
+    if equation.manifold is None:
+        est = _predict_flat_convex(Hfun, f, box, n_dense)
+        if est is not None:
+            return est
+    return _predict_curved(equation, Hfun, f, box, t_max, n_jacobi, n_save, method)
 
-    f = _point_fn(u0)
-    # ---------------- 1-D Burgers: velocity data
-    if is_burgers and d == 1:
-        p0 = lambda x: jnp.reshape(f(x), (1,))  # noqa: E731
-        dp0 = lambda x: jax.jacfwd(p0)(x)  # noqa: E731
-        if manifold is None:
-            du = jax.jit(jax.vmap(lambda x: jax.grad(f)(x)[0]))
 
-            def objective(pts):
-                m = np.asarray(du(jnp.asarray(pts)))
-                with np.errstate(divide="ignore"):
-                    return np.where(m < 0, -1.0 / np.where(m < 0, m, -1.0), np.inf)
+def _predict_from_values(equation, arr, grid, box) -> ShockEstimate:
+    """Flat cases from cell values: 1-D Burgers (:func:`_array_burgers_1d`) and the HJ Hessian criterion."""
+    lo, hi, periodic, shape = box
+    d = len(lo)
+    is_burgers = isinstance(equation, Burgers)
+    if not isinstance(grid, Grid):
+        raise QShockInputError("predict: cell values need the Grid they live on")
+    if not np.all(np.isfinite(arr)):
+        raise QShockInputError("predict: initial data contain NaN or inf")
+    if equation.manifold is not None or (isinstance(equation, HamiltonJacobi) and not equation.is_default_hamiltonian):
+        raise QShockInputError("predict: curved or non-quadratic problems need u0 as a callable (e.g. the --ic expression)")
+    if is_burgers and d > 1:
+        raise QShockInputError("predict: N-D Burgers needs the potential as a callable")
+    if arr.shape != grid.shape:
+        raise QShockInputError(f"predict: u0 has shape {arr.shape}, expected {grid.shape}")
+    if is_burgers:
+        return _array_burgers_1d(arr, grid)
+    grad, hess = _array_hessian(arr, grid)
+    ts = flat_hessian_time(hess.reshape(-1, d, d))
+    i = int(np.argmin(ts))
+    t = float(ts[i])
+    if not math.isfinite(t):
+        return ShockEstimate(math.inf, None, 0.0, "flat-hessian")
+    x0 = np.asarray(grid.points()).reshape(-1, d)[i]
+    loc = _wrap(x0 + t * grad.reshape(-1, d)[i], lo, hi, periodic)
+    h = max(grid.dx)
+    return ShockEstimate(t, tuple(float(c) for c in loc), float(t * t * h * h * np.max(np.abs(hess))),
+                         "flat-hessian", location_uncertainty=float(h * (1 + t * np.max(np.abs(hess)))),
+                         details={"sampling": "cell values"})
 
-            x0, t, change = _callable_flat(objective, lo, hi, periodic, shape, d, n_dense)
-            if x0 is None:
-                return ShockEstimate(math.inf, None, 0.0, "flat-burgers")
-            loc = _wrap(x0 + t * float(f(jnp.asarray(x0))), lo, hi, periodic)
-            return ShockEstimate(t, (float(loc[0]),), float(change + 1e-12 * t), "flat-burgers",
-                                 location_uncertainty=float(abs(change) * abs(float(f(jnp.asarray(x0)))) + 1e-10),
-                                 details={"foot": float(x0[0]), "min_du0": float(-1.0 / t)})
 
+def _predict_burgers_1d(f, manifold, box, n_dense, t_max, n_jacobi, n_save) -> ShockEstimate:
+    r"""1-D Burgers velocity data: flat :math:`t^* = -1/\min u_0'`; on a chart the Jacobi route with
+    :math:`H = p^2/(2g)`."""
+    lo, hi, periodic, shape = box
+    p0 = lambda x: jnp.reshape(f(x), (1,))  # noqa: E731
+    dp0 = lambda x: jax.jacfwd(p0)(x)  # noqa: E731
+    if manifold is not None:
         def H(x, p):  # gradient-form Burgers on a 1-D chart: H = p^2 / (2 g)
             return 0.5 * p[0] * p[0] / manifold.metric(x)[0, 0]
 
         return _jacobi(H, p0, dp0, lo, hi, periodic, shape, t_max, n_jacobi, n_save, flat_t=None)
+    du = jax.jit(jax.vmap(lambda x: jax.grad(f)(x)[0]))
 
-    # ---------------- HJ (and N-D Burgers with potential u0)
+    def objective(pts):
+        m = np.asarray(du(jnp.asarray(pts)))
+        with np.errstate(divide="ignore"):
+            return np.where(m < 0, -1.0 / np.where(m < 0, m, -1.0), np.inf)
+
+    x0, t, change = _callable_flat(objective, lo, hi, periodic, shape, 1, n_dense)
+    if x0 is None:
+        return ShockEstimate(math.inf, None, 0.0, "flat-burgers")
+    v = float(f(jnp.asarray(x0)))
+    loc = _wrap(x0 + t * v, lo, hi, periodic)
+    return ShockEstimate(t, (float(loc[0]),), float(change + 1e-12 * t), "flat-burgers",
+                         location_uncertainty=float(abs(change) * abs(v) + 1e-10),
+                         details={"foot": float(x0[0]), "min_du0": float(-1.0 / t)})
+
+
+def _predict_flat_hessian(f, box, n_dense) -> ShockEstimate:
+    r"""Flat :math:`H = \tfrac12|p|^2` (and N-D Burgers with potential ``u0``): the Hessian criterion."""
+    lo, hi, periodic, shape = box
     grad_f = jax.grad(f)
-    hess_f = jax.hessian(f)
-    if manifold is None and (is_burgers or equation.is_default_hamiltonian):
-        hess_b = jax.jit(jax.vmap(hess_f))
+    hess_b = jax.jit(jax.vmap(jax.hessian(f)))
 
-        def objective(pts):
-            return flat_hessian_time(hess_b(jnp.asarray(pts)))
+    def objective(pts):
+        return flat_hessian_time(hess_b(jnp.asarray(pts)))
 
-        x0, t, change = _callable_flat(objective, lo, hi, periodic, shape, d, n_dense)
-        if x0 is None:
-            return ShockEstimate(math.inf, None, 0.0, "flat-hessian")
-        loc = _wrap(x0 + t * np.asarray(grad_f(jnp.asarray(x0))), lo, hi, periodic)
-        return ShockEstimate(t, tuple(float(c) for c in loc), float(change + 1e-12 * t), "flat-hessian",
-                             location_uncertainty=float(np.linalg.norm(np.asarray(grad_f(jnp.asarray(x0)))) * change + 1e-10),
-                             details={"foot": [float(c) for c in x0]})
+    x0, t, change = _callable_flat(objective, lo, hi, periodic, shape, len(lo), n_dense)
+    if x0 is None:
+        return ShockEstimate(math.inf, None, 0.0, "flat-hessian")
+    v = np.asarray(grad_f(jnp.asarray(x0)))
+    loc = _wrap(x0 + t * v, lo, hi, periodic)
+    return ShockEstimate(t, tuple(float(c) for c in loc), float(change + 1e-12 * t), "flat-hessian",
+                         location_uncertainty=float(np.linalg.norm(v) * change + 1e-10),
+                         details={"foot": [float(c) for c in x0]})
 
-    Hfun = equation.H if not is_burgers else (lambda x, p: quadratic_hamiltonian(x, p))
-    H = _HashableH(Hfun)
-    if manifold is None:
-        # x-independent convex H: closed form; otherwise the Jacobi route
-        pts, h = _sample(lo, hi, tuple(max(n, 16) for n in shape))
-        pts = pts[:: max(1, len(pts) // 2048)]
-        Hx = jax.jit(jax.vmap(lambda x: jax.grad(Hfun, argnums=0)(x, grad_f(x))))(jnp.asarray(pts))
-        if float(jnp.max(jnp.abs(Hx))) == 0.0:
-            Hpp_f = jax.jit(jax.vmap(lambda x: jax.hessian(Hfun, argnums=1)(x, grad_f(x))))
-            hess_b = jax.jit(jax.vmap(hess_f))
 
-            def objective(pts):
-                P = jnp.asarray(pts)
-                return _convex_H_time(np.asarray(Hpp_f(P)), np.asarray(hess_b(P)))
+def _predict_flat_convex(Hfun, f, box, n_dense) -> Optional[ShockEstimate]:
+    r"""Flat convex :math:`H(p)` without ``x`` dependence (checked on a sample): singularity of
+    :math:`I + tH_{pp}\nabla^2u_0`. ``None`` when ``H`` depends on ``x`` (then the Jacobi route)."""
+    lo, hi, periodic, shape = box
+    grad_f, hess_f = jax.grad(f), jax.hessian(f)
+    pts, _ = _sample(lo, hi, tuple(max(n, 16) for n in shape))
+    pts = pts[:: max(1, len(pts) // 2048)]
+    Hx = jax.jit(jax.vmap(lambda x: jax.grad(Hfun, argnums=0)(x, grad_f(x))))(jnp.asarray(pts))
+    if float(jnp.max(jnp.abs(Hx))) != 0.0:
+        return None
+    Hpp_f = jax.jit(jax.vmap(lambda x: jax.hessian(Hfun, argnums=1)(x, grad_f(x))))
+    hess_b = jax.jit(jax.vmap(hess_f))
 
-            x0, t, change = _callable_flat(objective, lo, hi, periodic, shape, d, n_dense)
-            if x0 is None:
-                return ShockEstimate(math.inf, None, 0.0, "flat-convex-H")
-            v = np.asarray(jax.grad(Hfun, argnums=1)(jnp.asarray(x0), grad_f(jnp.asarray(x0))))
-            loc = _wrap(x0 + t * v, lo, hi, periodic)
-            return ShockEstimate(t, tuple(float(c) for c in loc), float(change + 1e-12 * t), "flat-convex-H",
-                                 location_uncertainty=float(np.linalg.norm(v) * change + 1e-10),
-                                 details={"foot": [float(c) for c in x0]})
+    def objective(pts):
+        P = jnp.asarray(pts)
+        return _convex_H_time(np.asarray(Hpp_f(P)), np.asarray(hess_b(P)))
+
+    x0, t, change = _callable_flat(objective, lo, hi, periodic, shape, len(lo), n_dense)
+    if x0 is None:
+        return ShockEstimate(math.inf, None, 0.0, "flat-convex-H")
+    v = np.asarray(jax.grad(Hfun, argnums=1)(jnp.asarray(x0), grad_f(jnp.asarray(x0))))
+    loc = _wrap(x0 + t * v, lo, hi, periodic)
+    return ShockEstimate(t, tuple(float(c) for c in loc), float(change + 1e-12 * t), "flat-convex-H",
+                         location_uncertainty=float(np.linalg.norm(v) * change + 1e-10),
+                         details={"foot": [float(c) for c in x0]})
+
+
+def _predict_curved(equation, Hfun, f, box, t_max, n_jacobi, n_save, method) -> ShockEstimate:
+    """Curved metric or ``x``-dependent ``H``: great circles on the sphere (``method='auto'``, default H),
+    otherwise the Jacobi/Riccati integration."""
+    lo, hi, periodic, shape = box
+    manifold = equation.manifold
+    grad_f, hess_f = jax.grad(f), jax.hessian(f)
     flat_t = None
     if manifold is not None:
         flat_t = _covariant_flat_time(manifold, f, lo, hi, shape)
         if method == "auto" and type(manifold).__name__ == "Sphere" and equation.is_default_hamiltonian:
-            return _sphere(manifold, _Wrap(grad_f), lo, hi, periodic, shape, t_max, n_jacobi, flat_t)
+            return _sphere(manifold, HashableFn(grad_f), lo, hi, periodic, shape, t_max, n_jacobi, flat_t)
     if method not in ("auto", "riccati"):
         raise QShockInputError(f"predict: unknown method {method!r}; expected auto or riccati")
-    return _jacobi(H, _Wrap(grad_f), _Wrap(hess_f), lo, hi, periodic, shape, t_max, n_jacobi, n_save, flat_t=flat_t)
+    return _jacobi(HashableFn(Hfun), HashableFn(grad_f), HashableFn(hess_f), lo, hi, periodic, shape, t_max,
+                   n_jacobi, n_save, flat_t=flat_t)
 
 
-class _HashableH:
-    """Callable wrapper with identity hashing (so jit caches per predict call, not per closure)."""
+class HashableFn:
+    """Callable wrapper hashed by identity, for functions passed as static arguments to jitted
+    integrators (:func:`jacobi_fold_times`, :func:`sphere_fold_times`): one compilation per
+    wrapper, i.e. per :func:`predict` call, not one per new closure."""
 
     def __init__(self, fn):
         self.fn = fn
@@ -335,7 +371,7 @@ class _HashableH:
         return self.fn(*args)
 
 
-_Wrap = _HashableH
+_HashableH = _Wrap = HashableFn  # former private names, kept for old callers
 
 
 def _covariant_flat_time(manifold, f, lo, hi, shape):
