@@ -62,6 +62,10 @@ COMMANDS = {
     "help_experiment": "qshock experiment --help",
     "help_verify": "qshock verify --help",
     "help_plot": "qshock plot --help",
+    "list_manifolds": "qshock list manifolds",
+    "list_schemes": "qshock list schemes",
+    "list_fluxes": "qshock list fluxes",
+    "list_studies": "qshock list studies",
     "demo": "qshock demo",
     "solve_burgers": "qshock solve --equation burgers --domain 0:2*pi --n 256 --ic 'sin(x)' "
                      "--t1 2 --scheme weno5 --save-every 0.5 --out burgers.nc",
