@@ -163,13 +163,43 @@ def check_solve_resources(prob, args) -> None:
     from qshock.experiments.cli import guard
 
     force = bool(getattr(args, "force", False))
+    warn_periodic_seam(prob, _prog(args))
     comps = np.shape(prob.u0)[0] if np.ndim(prob.u0) > prob.grid.ndim else 1
     guard.check_memory(prob.grid.shape, len(prob.times), comps, force)
     n, detail = estimate_problem_steps(prob)
     guard.check_steps(n, int(getattr(args, "max_steps", 1_000_000)), detail, force)
+    args.long_solve = not (n * np.prod(prob.grid.shape) < 2e6 and n < 2000)  # worth progress lines
     guard.print_line(f"{_prog(args)}: {'x'.join(map(str, prob.grid.shape))} cells, about {n:.3g} time steps to "
-                     f"t1={prob.t1:g}", quiet=getattr(args, "quiet", False) or n < 2000)
+                     f"t1={prob.t1:g}", quiet=getattr(args, "quiet", False) or not args.long_solve)
     guard.start_wall_limit(getattr(args, "max_wall", None))
+
+
+def warn_periodic_seam(prob, prog: str, rtol: float = 1e-6) -> bool:
+    """One warning line on stderr when ``--ic`` differs at the two faces of a periodic axis (e.g.
+    ``sin(x)`` on ``0:1``): the periodic data then jump at the seam. Returns True if it warned."""
+    import numpy as np
+
+    if prob.ic_fn is None or prob.manifold is not None:
+        return False
+    g = prob.grid
+    centres = [np.asarray(g.centres(a)) for a in range(g.ndim)]
+    for a, b in enumerate(g.boundaries):
+        if getattr(b, "kind", b) != "periodic":
+            continue
+        pts = [c[:: max(1, c.size // 64)] for c in centres]
+        lo, hi = list(pts), list(pts)
+        lo[a], hi[a] = np.array([g.lower[a]]), np.array([g.upper[a]])
+        f_lo = np.asarray(prob.ic_fn(*np.meshgrid(*lo, indexing="ij")), dtype=float)
+        f_hi = np.asarray(prob.ic_fn(*np.meshgrid(*hi, indexing="ij")), dtype=float)
+        gap = float(np.max(np.abs(f_hi - f_lo)))
+        scale = max(float(np.max(np.abs(prob.u0))), 1e-300)
+        if gap > rtol * scale:
+            name = g.axis_names[a]
+            print(f"{prog}: warning: --ic differs across the periodic seam {name}={g.lower[a]:g} | "
+                  f"{name}={g.upper[a]:g} by up to {gap:.3g}: the periodic data jump there (use a period-"
+                  f"matching --domain or a non-periodic --bc)", file=sys.stderr)
+            return True
+    return False
 
 
 def _prog(args) -> str:
@@ -218,7 +248,8 @@ def solve_with_limits(prob, args):
 
 def _progress_bar(prob, args):
     """A tqdm bar over simulated time on stderr (finite-volume SSP-RK3 solves; off with --quiet)."""
-    if getattr(args, "quiet", False) or prob.scheme == "spectral" or prob.method != "ssprk3":
+    if (getattr(args, "quiet", False) or not getattr(args, "long_solve", True) or prob.scheme == "spectral"
+            or prob.method != "ssprk3"):
         return None
     from tqdm import tqdm
 
