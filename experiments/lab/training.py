@@ -14,6 +14,13 @@ function of (seed, t) only, which makes ``--resume`` exact.
 Logged every step (shape (K, steps)): loss and accuracy of the mini-batch before the update,
 |g|, learning rate, and ``update_proj`` = <theta_{t+1} - theta_t, v_top> with v_top the top
 Hessian eigenvector from the last observation (oscillation detector, ``qshock.experiments.lab.events``).
+With ``log_groups`` also, per step, for every quadratic conserved quantity c_A(theta) = sum_j s_j theta_j^2
+(scale groups: s = 1 on the group; ReLU rescale neurons: s = +1 incoming, -1 outgoing) the rows
+``grp_sq`` = c_A(theta_t), ``grp_gsq`` = c_A(g_t), ``grp_usq`` = c_A(theta_{t+1} - theta_t),
+``grp_dot`` = sum_j s_j theta_j g_j, ``grp_abs`` = sum_j |s_j| theta_j^2, and for every linear one
+(softmax translation, 1^T theta_A) ``grp_lin`` = 1^T theta_A, ``grp_glin`` = 1^T g_A (see ``Trainer.groups``); and at each observation
+``group_sharpness``: for each scale group A, lambda_max(P_A H(theta_s) P_A) at the unit-norm section
+theta_s = project(theta), P_A the projector onto the tangent space of group A's unit sphere.
 Every ``sharpness_every`` steps (and at step 0): loss/accuracy on the sharpness batch and the test
 set, top Hessian eigenvalues (Lanczos), preconditioned sharpness for Adam, quotient sharpness, and
 every quotient observable of ``qshock.experiments.lab.observables``.
@@ -38,7 +45,7 @@ from jax.flatten_util import ravel_pytree
 from qshock.experiments.lab import observables as obs_mod
 from qshock.experiments.lab.data import DATASETS, load_dataset
 from qshock.experiments.lab.models import COMPATIBLE, MODELS, make_model
-from qshock.experiments.lab.sharpness import preconditioned_sharpness, quotient_sharpness, sharpness
+from qshock.experiments.lab.sharpness import hvp, preconditioned_sharpness, quotient_sharpness, sharpness, top_eigs
 from qshock.errors import QShockInputError
 
 __all__ = ["TrainConfig", "Trainer", "TrainResult", "train", "get_trainer", "OPTIMIZERS"]
@@ -73,6 +80,7 @@ class TrainConfig:
     heads: int = 2
     dtype: str = "float32"
     data_seed: int = 0
+    log_groups: bool = False  # per-step symmetry-group logs and per-group sphere sharpness (below)
 
     def validate(self, n_train: int | None = None) -> "TrainConfig":
         """Return a copy with defaults resolved; raise QShockInputError on bad values."""
@@ -174,6 +182,7 @@ class Trainer:
         flat, self.unravel = ravel_pytree(params)
         self.n_params = int(flat.shape[0])
         self.optimizer = _make_optimizer(cfg.optimizer)
+        self.groups = self._group_masks(params) if cfg.log_groups else None
         self.run_chunk = jax.jit(self._run_chunk)
         self.observe = jax.jit(self._observe)
         self.init = jax.jit(self._init)
@@ -198,6 +207,51 @@ class Trainer:
             return loss, jnp.mean(jnp.argmax(out, axis=1) == y).astype(out.dtype)
         return 0.5 * jnp.mean(jnp.sum((out - y) ** 2, axis=1)), jnp.array(jnp.nan, out.dtype)
 
+    def _group_masks(self, params):
+        """Signed masks of the conserved quantities: dict(Q (G, P), T (H, P), names, scale (G,) bool).
+
+        Row A of Q is (1/2) d c_A / d theta at theta = 1 (so c_A(theta) = Q_A . theta^2); row of T is
+        d(1^T theta_A)/d theta. GL(r) quantities are not diagonal quadratic forms and are skipped."""
+        ones = jnp.ones(self.n_params, self.dtype)
+        model = self.model_of(ones)
+        Q, T, qn, tn, sc = [], [], [], [], []
+        for sym in obs_mod.symmetries(model, self.task):
+            if sym.kind not in ("scale", "rescale", "translation"):
+                continue
+            fn = lambda th, sym=sym: ravel_pytree(sym.conserved(self.model_of(th)))[0]  # noqa: E731
+            names = [f"{sym.name}:{k}" for k, v in sorted(sym.conserved(model).items()) for _ in range(max(1, v.size))]
+            J = jax.jacrev(fn)(ones)
+            if sym.kind == "translation":
+                T.append(J)
+                tn += names
+            else:
+                Q.append(0.5 * J)
+                qn += names
+                sc += [sym.kind == "scale"] * J.shape[0]
+        cat = lambda a: jnp.concatenate(a) if a else jnp.zeros((0, self.n_params), self.dtype)  # noqa: E731
+        return dict(Q=cat(Q), T=cat(T), names=qn, lin_names=tn, scale=np.asarray(sc, bool))
+
+    def group_logs(self, theta, g, u):
+        """Per-step group rows (module docstring) for parameters theta, gradient g, update u."""
+        Q, T = self.groups["Q"], self.groups["T"]
+        return dict(grp_sq=Q @ (theta * theta), grp_gsq=Q @ (g * g), grp_usq=Q @ (u * u),
+                    grp_dot=Q @ (theta * g), grp_abs=jnp.abs(Q) @ (theta * theta), grp_lin=T @ theta,
+                    grp_glin=T @ g)
+
+    def group_sharpness(self, f, theta, key):
+        """lambda_max(P_A H(theta_s) P_A) for every scale group A (module docstring); shape (G_scale,)."""
+        model = self.model_of(theta)
+        ts = obs_mod.ravel_model(obs_mod.project(model, self.task)).astype(theta.dtype)
+        masks = self.groups["Q"][np.nonzero(self.groups["scale"])[0]]
+
+        def one(m):
+            u = m * ts / jnp.linalg.norm(m * ts)
+            proj = lambda v: m * v - jnp.dot(u, v) * u  # noqa: E731
+            top, _ = top_eigs(lambda v: proj(hvp(f, ts, proj(v).astype(ts.dtype))), theta.shape[0], key,
+                              self.cfg.lanczos_iters, 1, ts.dtype)
+            return top[0]
+        return jax.lax.map(one, masks) if masks.shape[0] else jnp.zeros((0,), theta.dtype)
+
     def _keys(self, seed):
         return jax.random.split(jax.random.PRNGKey(seed), 3)  # init, batches, lanczos
 
@@ -221,8 +275,11 @@ class Trainer:
         opt = self.optimizer(learning_rate=0.0, weight_decay=0.0, momentum=0.0)  # hyper-params live in the state
         updates, opt_state = opt.update(g, opt_state, theta)
         lr = opt_state.hyperparams["learning_rate"]
-        return theta + updates, opt_state, dict(loss=loss, accuracy=acc, grad_norm=jnp.linalg.norm(g),
-                                                lr=lr.astype(theta.dtype), update_proj=jnp.dot(updates, vtop))
+        met = dict(loss=loss, accuracy=acc, grad_norm=jnp.linalg.norm(g), lr=lr.astype(theta.dtype),
+                   update_proj=jnp.dot(updates, vtop))
+        if self.groups is not None:
+            met.update(self.group_logs(theta, g, updates))
+        return theta + updates, opt_state, met
 
     def _run_chunk(self, theta, opt_state, vtop, seeds, t0):
         """``sharpness_every`` steps t0, t0+1, ... for every seed (lax.scan over steps, vmap over seeds)."""
@@ -259,6 +316,8 @@ class Trainer:
             pm = obs_mod.project(model, self.task)
             J = obs_mod.orbit_tangents(pm, self.task)
             out["quotient_sharpness"] = quotient_sharpness(f, obs_mod.ravel_model(pm), J, key, c.lanczos_iters, 1)[0]
+        if self.groups is not None:
+            out["group_sharpness"] = self.group_sharpness(f, theta, key)
         return out, vec
 
     def _observe(self, theta, opt_state, seeds, t):
@@ -314,7 +373,7 @@ def train(cfg: TrainConfig, out: str | None = None, resume: bool = False, quiet:
         leaves, treedef = jax.tree.flatten(template)
         opt_state = jax.tree.unflatten(treedef, [jnp.asarray(state[f"opt_{i}"], l.dtype) for i, l in enumerate(leaves)])
         vtop = jnp.asarray(state["vtop"])
-        step_m = {k[2:]: list(np.asarray(state[k]).T) for k in state if k.startswith("m/")}
+        step_m = {k[2:]: list(np.swapaxes(np.asarray(state[k]), 0, 1)) for k in state if k.startswith("m/")}
         obs_m = {k[2:]: list(np.swapaxes(np.asarray(state[k]), 0, 1)) for k in state if k.startswith("o/")}
         obs_steps = list(np.asarray(state["obs_steps"]))
     else:
@@ -333,7 +392,7 @@ def train(cfg: TrainConfig, out: str | None = None, resume: bool = False, quiet:
         o, vtop = tr.observe(theta, opt_state, seeds, t + ev)
         m = jax.device_get(m)
         for k, v in m.items():
-            step_m.setdefault(k, []).extend(np.asarray(v).T)  # per step rows of shape (K,)
+            step_m.setdefault(k, []).extend(np.swapaxes(np.asarray(v), 0, 1))  # per step rows of shape (K, ...)
         for k, v in jax.device_get(o).items():
             obs_m[k].append(np.asarray(v))
         obs_steps.append(t + ev)

@@ -1,15 +1,34 @@
-"""Conservation laws (Kunin et al. 2021, docs/theory.md §3) under SGD with weight decay λ.
+"""Conservation laws of Neural Mechanics (Kunin et al. 2021, docs/theory.md §3) in real training.
 
-An MLP whose hidden (W, b) feed a layer norm without epsilon has an exact scale symmetry.
-The study checks the discrete identity ‖θ_{k+1}‖² = (1 − ηλ)²‖θ_k‖² + η²‖g_k‖², the
-modified-gradient-flow integral ‖θ(t)‖² = e^{−2λt}‖θ(0)‖² + η∫₀ᵗ e^{−2λ(t−τ)}‖g(τ)‖² dτ
-(t = ηk), and the translation law 1ᵀb(t) = e^{−λt} 1ᵀb(0) of the logits layer.
+Two MLPs on digits train through the lab trainer (float64, ``log_groups``): ``scale`` (hidden
+layers feed a layer norm without epsilon: each hidden (W, b) is exactly scale invariant) and
+``rescale`` (ReLU, no norm: each hidden neuron has c = ‖w_in‖² + b² − ‖w_out‖²). Both have the
+softmax translation symmetry of the logits layer, s = 1ᵀb. For every (η, λ, β) of the sweep the
+study compares the measurement with
 
-Figures: ``conservation_sqnorm``, ``conservation_residual``, ``conservation_translation``.
+* the **discrete law** (exact up to round-off): SGD c_{k+1} = (1−ηλ)²c_k + η²G_k with
+  G = ‖g_A‖² (rescale: ‖g_A1‖² − ‖g_A2‖²); heavy ball (x, p) recurrence
+  c_{k+1} = c_k + 2p_k + U_k, p_{k+1} = β(p_k + U_k) − ηλc_{k+1}, U = ‖Δθ_A‖² (signed for
+  rescale); translation s_{k+1} − s_k = β(s_k − s_{k−1}) − ηλ s_k;
+* the **continuous law** (t = ηk): SGD modified flow c(t) = e^{−2λt}c(0) + η∫e^{−2λ(t−τ)}G dτ;
+  heavy ball the damped oscillator c̈ + 2γċ + ω²c = 2U/η², γ = (1−β)/(η(1+β)),
+  ω² = 4λ/(η(1+β)); translation e^{−λt}s(0) (SGD) or s̈ + 2γṡ + ω_T²s = 0, ω_T² = 2λ/(η(1+β));
+* the **gradient-flow** prediction without the η terms, θ̇ = −g_λ/(1−β): c(t) = e^{−2λt/(1−β)}c(0),
+  s(t) = e^{−λt/(1−β)}s(0).
+
+Heavy-ball runs use the step η(1−β) (``momentum_scales_lr``), so that the effective step η/(1−β)
+equals the SGD step of the same row: with the raw η = 0.2 and β = 0.9 the ReLU net diverges.
+Errors are max over steps and groups of |prediction − measurement| / Σ|s_j|θ_j² (scale: ‖θ_A‖²)
+or / |s(0)| (translation bias sum). The continuous laws hold to O(ηλ) (heavy ball:
+O(ηλ/(1−β)²) plus the start-up of the momentum buffer).
+
+Figures: ``conservation_sqnorm``, ``conservation_residual``, ``conservation_translation`` (the first
+item), ``conservation_laws`` (theory over measurement at t_end for every law and setting).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,13 +36,14 @@ import numpy as np
 from qshock.errors import QShockInputError
 
 from .driver import StudyConfig, StudyResult
-from .stats import first_step, fmt, mean_std
 from .figures_common import arr, figure_stem
+from .stats import fmt
 
-__all__ = ["NAME", "Config", "run", "figures"]
+__all__ = ["NAME", "Config", "run", "figures", "oscillator_solution"]
 
 NAME = "conservation"
 ALIASES = ()
+NETS = ("scale", "rescale")
 
 
 @dataclass(frozen=True)
@@ -32,149 +52,241 @@ class Config(StudyConfig):
     data: str = "digits"
     width: int = 32
     depth: int = 2
-    lr: float = 0.1
-    weight_decay: float = 0.01
+    lrs: tuple = (0.05, 0.1, 0.2)
+    weight_decays: tuple = (0.0, 0.01, 0.05)
+    momenta: tuple = (0.0, 0.9)
+    nets: tuple = NETS
+    momentum_scales_lr: bool = True  # heavy ball runs with step eta (1 - beta): the same effective step eta
+    lr: float | None = None  # a single setting: overrides lrs (kept for old configuration files)
+    weight_decay: float | None = None  # a single setting: overrides weight_decays
     steps: int = 1000
     batch: int = 64
 
     @classmethod
     def quick(cls):
-        return cls(width=16, steps=200, batch=32)
+        return cls(width=16, steps=200, batch=32, lrs=(0.1,), weight_decays=(0.0, 0.05))
+
+    def settings(self):
+        """(η, λ, β) triples of the sweep (η is the optimiser's step, already scaled for heavy ball)."""
+        lrs = (self.lr,) if self.lr is not None else self.lrs
+        wds = (self.weight_decay,) if self.weight_decay is not None else self.weight_decays
+        sc = lambda c: (1.0 - c) if self.momentum_scales_lr else 1.0  # noqa: E731
+        return [(float(a) * sc(c), float(b), float(c)) for a in lrs for b in wds for c in self.momenta]
 
     def validate(self):
-        if self.lr <= 0 or self.weight_decay < 0 or self.steps < 1 or self.batch < 1:
-            raise QShockInputError("--config: need lr > 0, weight_decay >= 0, steps >= 1, batch >= 1")
+        for v, name in ((self.lr, "lr"), (self.weight_decay, "weight_decay")):
+            if v is not None and not isinstance(v, (int, float)):
+                raise QShockInputError(f"--config: {name} must be a number, got {v!r}")
+        lrs = (self.lr,) if self.lr is not None else self.lrs
+        wds = (self.weight_decay,) if self.weight_decay is not None else self.weight_decays
+        if not lrs or any(not (a > 0) for a in lrs):
+            raise QShockInputError(f"--config: lrs (lr) must be numbers > 0, got {list(lrs)}")
+        if not wds or any(not (b >= 0) for b in wds):
+            raise QShockInputError(f"--config: weight_decays (weight_decay) must be numbers >= 0, got {list(wds)}")
+        if not self.momenta or any(not (0 <= c < 1) for c in self.momenta):
+            raise QShockInputError(f"--config: momenta must be in [0, 1), got {list(self.momenta)}")
+        if not self.nets or any(n not in NETS for n in self.nets):
+            raise QShockInputError(f"--config: nets must be among {', '.join(NETS)}, got {list(self.nets)}")
+        if self.steps < 2 or self.batch < 1:
+            raise QShockInputError("--config: need steps >= 2, batch >= 1")
 
 
-def _conservation_item(p, seed):
-    import jax
-    import jax.numpy as jnp
+def oscillator_solution(c0, v0, forcing, dt, gamma, omega2):
+    """Exact solution at t = k dt of c̈ + 2γċ + ω²c = f(t), f piecewise constant (``forcing[k]`` on
+    [k dt, (k+1) dt)), c(0) = c0, ċ(0) = v0; shape (len(forcing) + 1, *c0.shape)."""
+    from scipy.linalg import expm
 
+    M = np.zeros((3, 3))
+    M[0, 1], M[1, 0], M[1, 1], M[1, 2] = 1.0, -omega2, -2.0 * gamma, 1.0
+    E = expm(M * dt)
+    c, v = np.asarray(c0, float), np.asarray(v0, float)
+    out = [c]
+    for f in forcing:
+        c, v = E[0, 0] * c + E[0, 1] * v + E[0, 2] * f, E[1, 0] * c + E[1, 1] * v + E[1, 2] * f
+        out.append(c)
+    return np.asarray(out)
+
+
+def _quadratic_laws(c, G, U, scale, eta, lam, beta):
+    """Discrete / continuous / gradient-flow errors of a quadratic law; c, G, U, scale (K, R)."""
+    K = c.shape[0]
+    t = eta * np.arange(K)
+    if beta == 0:
+        disc = (1 - eta * lam) ** 2 * c[:-1] + eta ** 2 * G[:-1]
+        integ = np.zeros_like(c)
+        for k in range(1, K):
+            integ[k] = (integ[k - 1] + eta * eta * G[k - 1]) * math.exp(-2 * lam * eta)
+        cont = np.exp(-2 * lam * t)[:, None] * c[0] + integ
+    else:
+        p = 0.5 * (c[1] - c[0] - U[0])  # p_0 = <theta_0, u_0>; every later p_k comes from the recurrence
+        disc = [c[0] + 2 * p + U[0]]
+        for k in range(1, K - 1):
+            p = beta * (p + U[k - 1]) - eta * lam * c[k]
+            disc.append(c[k] + 2 * p + U[k])
+        disc = np.asarray(disc)
+        g = (1 - beta) / (eta * (1 + beta))
+        w2 = 4 * lam / (eta * (1 + beta))
+        v0 = (c[1] - c[0]) / eta
+        cont = oscillator_solution(c[0], v0, 2 * U[:-1] / eta ** 2, eta, g, w2)
+    gf = np.exp(-2 * lam * t / (1 - beta))[:, None] * c[0]  # overdamped gradient flow, theta' = -g_lam/(1-beta)
+    rel = lambda pred, meas, sc: float(np.max(np.abs(pred - meas) / sc)) if pred.size else 0.0  # noqa: E731
+    return dict(discrete=rel(disc, c[1:], scale[1:]), continuous=rel(cont, c, scale),
+                continuous_final=rel(cont[-1:], c[-1:], scale[-1:]), gradient_flow_final=rel(gf[-1:], c[-1:], scale[-1:]),
+                ratio_final=float(np.median(cont[-1] / c[-1])), gf_ratio_final=float(np.median(gf[-1] / c[-1])),
+                cont_series=cont[:, 0], meas_series=c[:, 0])
+
+
+def _translation_laws(s, eta, lam, beta):
+    """Laws of the logits-bias sum s (K,): discrete recurrence, continuous, gradient flow."""
+    K = s.shape[0]
+    t = eta * np.arange(K)
+    prev, cur, disc = s[0], s[0], [s[0]]
+    for _ in range(K - 1):
+        prev, cur = cur, cur + beta * (cur - prev) - eta * lam * cur
+        disc.append(cur)
+    disc = np.asarray(disc)
+    if beta == 0:
+        cont = np.exp(-lam * t) * s[0]
+    else:
+        g, w2 = (1 - beta) / (eta * (1 + beta)), 2 * lam / (eta * (1 + beta))
+        cont = oscillator_solution(s[0], -lam * s[0], np.zeros(K - 1), eta, g, w2)
+    gf = np.exp(-lam * t / (1 - beta)) * s[0]
+    sc = abs(s[0]) + 1e-300
+    return dict(discrete=float(np.max(np.abs(disc - s)) / sc), continuous=float(np.max(np.abs(cont - s)) / sc),
+                gradient_flow_final=float(abs(gf[-1] - s[-1]) / sc), ratio_final=float(cont[-1] / s[-1]),
+                gf_ratio_final=float(gf[-1] / s[-1]), cont_series=cont, meas_series=s)
+
+
+def _item(p, net, eta, lam, beta, seeds):
     from qshock.experiments.lab import training
 
-    cfg = training.TrainConfig(model=p.model, data=p.data, lr=float(p.lr), steps=1, norm=True,
-                               width=int(p.width), depth=int(p.depth), dtype="float64",
-                               batch=int(p.batch), quotient_sharpness=False).validate(None)
-    tr = training.get_trainer(cfg)
-    theta0 = tr.init(jnp.asarray([seed], jnp.int32), cfg.lr, 0.0, 0.0)[0][0]
-    # masks of the scale-invariant groups (hidden (W_l, b_l)) and the logits bias / weights
-    tmpl = tr.unravel(jnp.zeros_like(theta0))
-    L = len(tmpl.weights)
+    cfg = training.TrainConfig(model=p.model, data=p.data, lr=eta, weight_decay=lam, steps=int(p.steps),
+                               optimizer="momentum" if beta > 0 else "sgd", momentum=beta if beta > 0 else 0.9,
+                               norm=(net == "scale"), activation="relu", width=int(p.width), depth=int(p.depth),
+                               dtype="float64", batch=int(p.batch), seeds=tuple(int(s) for s in seeds),
+                               sharpness_every=int(p.steps), quotient_sharpness=False, n_eigs=1, lanczos_iters=2,
+                               sharpness_batch=64, log_groups=True)
+    r = training.train(cfg)
+    groups = training.get_trainer(r.config).groups
+    bias = [i for i, n in enumerate(groups["lin_names"]) if n.endswith("bias_sum")][0]
+    sm, per_seed = r.step_metrics, []
+    for i, s in enumerate(seeds):
+        c, G, U, A = (np.asarray(sm[k][i], float) for k in ("grp_sq", "grp_gsq", "grp_usq", "grp_abs"))
+        q = _quadratic_laws(c, G, U, A, eta, lam, beta)
+        tr = _translation_laws(np.asarray(sm["grp_lin"][i][:, bias], float), eta, lam, beta)
+        cos = np.abs(np.asarray(sm["grp_dot"][i])) / np.sqrt(A * np.abs(np.asarray(sm["grp_gsq"][i])) + 1e-300)
+        per_seed.append(dict(seed=int(s), q=q, tr=tr, cos=float(cos.max()),
+                             gsum=float(np.max(np.abs(np.asarray(sm["grp_glin"][i]))))))
+    return _summarise(net, eta, lam, beta, per_seed, r)
 
-    def mask(fn):
-        from jax.flatten_util import ravel_pytree
-        return ravel_pytree(fn(tmpl))[0]
 
-    def setter(which):
-        def fn(t):
-            w = [jnp.ones_like(a) if ("W", i) in which else a for i, a in enumerate(t.weights)]
-            b = [jnp.ones_like(a) if ("b", i) in which else a for i, a in enumerate(t.biases)]
-            return _replace(t, w, b)
-        return fn
-
-    def _replace(t, w, b):
-        import equinox as eqx
-        t = eqx.tree_at(lambda m: m.weights, t, w)
-        return eqx.tree_at(lambda m: m.biases, t, b)
-
-    groups = jnp.stack([mask(setter({("W", l), ("b", l)})) for l in range(L - 1)])  # (G, P)
-    bmask = mask(setter({("b", L - 1)}))
-    X, Y = tr.arrays["X"], tr.arrays["Y"]
-    N, B = X.shape[0], min(int(p.batch), X.shape[0])
-    eta, lam = float(p.lr), float(p.weight_decay)
-    key = jax.random.PRNGKey(1000 + int(seed))
-
-    @jax.jit
-    def run(th):
-        def step(th, t):
-            idx = jax.random.choice(jax.random.fold_in(key, t), N, (B,), replace=False)
-            g = jax.grad(lambda z: tr.loss_acc(z, X[idx], Y[idx])[0])(th)
-            thA, gA = groups * th, groups * g
-            rec = dict(sq=jnp.sum(thA ** 2, 1), gsq=jnp.sum(gA ** 2, 1),
-                       cos=jnp.sum(thA * gA, 1) / jnp.sqrt(jnp.sum(thA ** 2, 1) * jnp.sum(gA ** 2, 1) + 1e-300),
-                       bsum=jnp.sum(bmask * th), gbsum=jnp.sum(bmask * g))
-            return th - eta * (g + lam * th), rec  # the optax sgd + add_decayed_weights update
-        th, rec = jax.lax.scan(step, th, jnp.arange(int(p.steps)))
-        last = dict(sq=jnp.sum((groups * th) ** 2, 1), bsum=jnp.sum(bmask * th))
-        return rec, last
-
-    rec, last = jax.device_get(run(theta0))
-    sq = np.concatenate([rec["sq"], last["sq"][None]], 0)  # (K+1, G): |theta_A|^2 at steps 0..K
-    gsq = rec["gsq"]  # (K, G)
-    K = gsq.shape[0]
-    disc = (1 - eta * lam) ** 2 * sq[:-1] + eta ** 2 * gsq
-    disc_err = np.abs(sq[1:] - disc) / sq[1:]
-    # modified gradient flow integral, t = eta k, left Riemann sum with d tau = eta
-    t = eta * np.arange(K + 1)
-    integ = np.zeros_like(sq)
-    for k in range(1, K + 1):
-        integ[k] = integ[k - 1] * np.exp(-2 * lam * eta) + eta * eta * gsq[k - 1] * np.exp(-2 * lam * eta)
-    flow = np.exp(-2 * lam * t)[:, None] * sq[0] + integ
-    flow_err = np.abs(flow - sq) / sq
-    bs = np.concatenate([rec["bsum"], [last["bsum"]]])
-    trans_pred = np.exp(-lam * t) * bs[0]
-    trans_disc = (1 - eta * lam) ** np.arange(K + 1) * bs[0]
-    return dict(seed=int(seed), lr=eta, weight_decay=lam, lambda_t=float(lam * t[-1]),
-                max_abs_cos_g_theta=float(np.max(np.abs(rec["cos"]))),
-                discrete_identity_max_rel=float(disc_err.max()),
-                integral_law_max_rel=float(flow_err.max()), integral_law_final_rel=float(flow_err[-1].max()),
-                gradient_flow_only_final_rel=float(np.max(np.abs(np.exp(-2 * lam * t[-1]) * sq[0] - sq[-1]) / sq[-1])),
-                translation_max_abs_gsum=float(np.max(np.abs(rec["gbsum"]))),
-                translation_exp_max_rel=float(np.max(np.abs(bs - trans_pred) / np.abs(trans_pred))),
-                translation_discrete_max_rel=float(np.max(np.abs(bs - trans_disc) / np.abs(trans_disc))),
-                series=dict(t=t, sqnorm=sq.T, flow=flow.T, disc_err=disc_err.T, bsum=bs, bsum_pred=trans_pred))
+def _summarise(net, eta, lam, beta, per_seed, r):
+    """The item: per-seed scalars (legacy names for the scale net kept) and the first seed's series."""
+    first = per_seed[0]
+    d = dict(net=net, lr=eta, weight_decay=lam, momentum=beta, seeds=[x["seed"] for x in per_seed],
+             eta_lambda=eta * lam, lambda_t=lam * eta * (r.config.steps - 1), wall=float(r.wall_time),
+             law=("scale ‖θ_A‖²" if net == "scale" else "rescale ‖w_in‖²−‖w_out‖²"))
+    for key, src, name in (("discrete_max_rel", "q", "discrete"), ("continuous_max_rel", "q", "continuous"),
+                           ("continuous_final_rel", "q", "continuous_final"),
+                           ("gradient_flow_final_rel", "q", "gradient_flow_final"), ("ratio_final", "q", "ratio_final"),
+                           ("gf_ratio_final", "q", "gf_ratio_final"),
+                           ("translation_discrete_max_rel", "tr", "discrete"),
+                           ("translation_continuous_max_rel", "tr", "continuous"),
+                           ("translation_gradient_flow_final_rel", "tr", "gradient_flow_final"),
+                           ("translation_ratio_final", "tr", "ratio_final"),
+                           ("translation_gf_ratio_final", "tr", "gf_ratio_final")):
+        d[key] = float(np.max([x[src][name] for x in per_seed])) if "ratio" not in key else \
+            float(np.median([x[src][name] for x in per_seed]))
+    d["max_abs_cos_g_theta"] = float(np.max([x["cos"] for x in per_seed]))
+    d["translation_max_abs_gsum"] = float(np.max([x["gsum"] for x in per_seed]))
+    # names of the single-setting study (tests/test_studies.py)
+    d.update(discrete_identity_max_rel=d["discrete_max_rel"], integral_law_max_rel=d["continuous_max_rel"],
+             integral_law_final_rel=d["continuous_final_rel"], gradient_flow_only_final_rel=d["gradient_flow_final_rel"],
+             translation_exp_max_rel=d["translation_continuous_max_rel"])
+    step = max(1, len(first["q"]["meas_series"]) // 400)
+    d["series"] = dict(t=(r.config.lr * np.arange(len(first["q"]["meas_series"])))[::step],
+                       measured=first["q"]["meas_series"][::step], law=first["q"]["cont_series"][::step],
+                       bsum=first["tr"]["meas_series"][::step], bsum_law=first["tr"]["cont_series"][::step])
+    return d
 
 
 def run(p, seeds, store, log) -> StudyResult:
-    """One item per seed; one row per conserved quantity (mean ± std over seeds). Needs float64."""
-    import jax
+    """One item per (net, η, λ, β) with every seed vmapped; one row per item and law."""
+    items, rows = [], []
+    for net in p.nets:
+        for eta, lam, beta in p.settings():
+            ip = dict(p.params(), lrs=None, weight_decays=None, momenta=None, nets=None, lr=None, weight_decay=None,
+                      net=net, eta=eta, lam=lam, beta=beta, seeds=list(seeds))
+            key = f"{net}_lr{eta:g}_wd{lam:g}_b{beta:g}"
+            it = store.item(key, ip, lambda: _item(p, net, eta, lam, beta, seeds))
+            items.append(it)
+            for law, pre in ((it["law"], ""), ("translation 1ᵀb", "translation_")):
+                vals = {k: it[pre + k] for k in ("discrete_max_rel", "continuous_max_rel", "gradient_flow_final_rel")}
+                rows.append(dict(net=net, law=law, eta=eta, weight_decay=lam, momentum=beta, eta_lambda=eta * lam,
+                                 **vals, _fmt=[law, f"{eta:g}", f"{lam:g}", f"{beta:g}", f"{eta * lam:.3g}",
+                                               fmt([vals["discrete_max_rel"]]), fmt([vals["continuous_max_rel"]]),
+                                               fmt([vals["gradient_flow_final_rel"]])]))
+    header = ["law", "eta", "lambda", "beta", "eta*lambda", "discrete law (max rel err)",
+              "modified flow / oscillator (max rel err)", "gradient flow (rel err at t_end)"]
+    return StudyResult(header, rows, items, _summary(items))
 
-    if not jax.config.jax_enable_x64:
-        raise QShockInputError("the conservation study needs float64, which is off: call "
-                               "jax.config.update('jax_enable_x64', True) first (the qshock CLI does)")
-    items = []
-    for s in seeds:
-        items.append(store.item(f"seed{s}", dict(p.params(), seed=int(s)), lambda: _conservation_item(p, s)))
-    keys = [("|cos(g_A, theta_A)| max", "max_abs_cos_g_theta"),
-            ("discrete identity, max rel err", "discrete_identity_max_rel"),
-            ("integral law (modified flow), max rel err", "integral_law_max_rel"),
-            ("integral law, rel err at t_end", "integral_law_final_rel"),
-            ("gradient flow e^{-2 lam t} only, rel err at t_end", "gradient_flow_only_final_rel"),
-            ("1^T b: |1^T g| max", "translation_max_abs_gsum"),
-            ("1^T b vs e^{-lam t}, max rel err", "translation_exp_max_rel"),
-            ("1^T b vs (1-eta lam)^k, max rel err", "translation_discrete_max_rel")]
-    rows = [{"quantity": label, "value": mean_std([d[k] for d in items])[:2],
-             "_fmt": [label, fmt([d[k] for d in items])]} for label, k in keys]
-    return StudyResult(["quantity", f"value (eta {p.lr:g}, lambda {p.weight_decay:g}, lambda t_end "
-                        f"{items[0]['lambda_t']:.3g})"], rows, items)
+
+def _summary(items):
+    """Worst errors per law and optimiser over the sweep."""
+    out = {}
+    for it in items:
+        for law, pre in ((it["net"], ""), ("translation", "translation_")):
+            key = f"{law}/{'momentum' if it['momentum'] > 0 else 'sgd'}"
+            d = out.setdefault(key, dict(discrete_max_rel=0.0, continuous_max_rel=0.0, gradient_flow_final_rel=0.0,
+                                         continuous_over_eta_lambda=0.0))
+            for k in ("discrete_max_rel", "continuous_max_rel", "gradient_flow_final_rel"):
+                d[k] = max(d[k], it[pre + k])
+            if it["eta_lambda"] > 0:
+                d["continuous_over_eta_lambda"] = max(d["continuous_over_eta_lambda"],
+                                                      it[pre + "continuous_max_rel"] / it["eta_lambda"])
+    return out
 
 
 def figures(run_dir: str, doc: dict, formats=("pdf", "png")) -> list:
-    """Draw the three conservation figures from the results document ``doc``."""
+    """Draw the conservation figures from the results document ``doc``."""
     from qshock.experiments.lab.plotting import COLORS, figure, save
 
     items, stem = doc["items"], figure_stem(run_dir)
+    if not items:
+        return []
     written = []
+    d = items[0]
+    s = d["series"]
+    t = arr(s["t"])
     fig, ax = figure()
-    fig2, ax2 = figure()
-    fig3, ax3 = figure()
-    for j, d in enumerate(items):
-        s = d["series"]
-        t = arr(s["t"])
-        for g, (sq, fl, de) in enumerate(zip(s["sqnorm"], s["flow"], s["disc_err"])):
-            col = COLORS[(g + 2 * j) % len(COLORS)]
-            ax.plot(t, arr(sq), color=col, lw=1.2, label=f"‖θ_A‖² layer {g} (seed {d['seed']})")
-            ax.plot(t, arr(fl), color=col, ls="--", lw=1, label="integral law" if g == 0 and j == 0 else None)
-            ax2.semilogy(t[1:], np.maximum(arr(de), 1e-18), color=col, lw=0.6, label=f"layer {g} (seed {d['seed']})")
-        ax3.plot(t, arr(s["bsum"]), color=COLORS[j % len(COLORS)], lw=1.2, label=f"1ᵀb measured (seed {d['seed']})")
-        ax3.plot(t, arr(s["bsum_pred"]), color="k", ls="--", lw=0.8, label="e^{−λt} 1ᵀb(0)" if j == 0 else None)
-    ax.set(xlabel="t = η k", ylabel="‖θ_A‖² (scale-invariant group)", title="measured (solid) vs integral law (dashed)")
-    ax.legend(fontsize=6)
-    ax2.set(xlabel="t = η k", ylabel="relative error of discrete identity")
-    ax2.legend(fontsize=6)
-    ax3.set(xlabel="t = η k", ylabel="1ᵀb (logits bias)")
-    ax3.legend(fontsize=6)
+    ax.plot(t, arr(s["measured"]), color=COLORS[0], lw=1.2, label=f"{d['law']} measured (group 0)")
+    ax.plot(t, arr(s["law"]), color="k", ls="--", lw=0.9, label="continuous law")
+    ax.set(xlabel="t = η k", ylabel="conserved quantity",
+           title=f"η={d['lr']:g} λ={d['weight_decay']:g} β={d['momentum']:g}")
+    ax.legend(fontsize=7)
     written += save(fig, stem("conservation_sqnorm"), formats)
-    written += save(fig2, stem("conservation_residual"), formats)
-    written += save(fig3, stem("conservation_translation"), formats)
+    fig, ax = figure()
+    ax.semilogy(t, np.maximum(np.abs(arr(s["law"]) - arr(s["measured"])) / np.abs(arr(s["measured"])), 1e-18),
+                color=COLORS[1], lw=0.8, label="|law − measured| / measured")
+    ax.set(xlabel="t = η k", ylabel="relative error")
+    ax.legend(fontsize=7)
+    written += save(fig, stem("conservation_residual"), formats)
+    fig, ax = figure()
+    ax.plot(t, arr(s["bsum"]), color=COLORS[2], lw=1.2, label="1ᵀb measured")
+    ax.plot(t, arr(s["bsum_law"]), color="k", ls="--", lw=0.8, label="continuous law")
+    ax.set(xlabel="t = η k", ylabel="1ᵀb (logits bias)")
+    ax.legend(fontsize=7)
+    written += save(fig, stem("conservation_translation"), formats)
+    fig, ax = figure()
+    for j, (pre, name) in enumerate((("", "scale/rescale"), ("translation_", "translation"))):
+        for mk, (key, lab) in zip("os", (("ratio_final", "law"), ("gf_ratio_final", "gradient flow"))):
+            ys = [it[pre + key] for it in items]
+            ax.scatter(np.arange(len(items)) + 0.15 * j, ys, s=12, marker=mk, color=COLORS[2 * j + (mk == "s")],
+                       label=f"{name}: {lab}")
+    ax.axhline(1.0, color="k", lw=0.6)
+    ax.set_xticks(np.arange(len(items)), [f"{it['net'][0]} {it['lr']:g}/{it['weight_decay']:g}/{it['momentum']:g}"
+                                          for it in items], rotation=90, fontsize=5)
+    ax.set(ylabel="theory / measurement at t_end", yscale="log")
+    ax.legend(fontsize=6)
+    written += save(fig, stem("conservation_laws"), formats)
     return written

@@ -1,0 +1,386 @@
+"""Periodic spikes of normalised networks with weight decay, forecast from the conservation laws.
+
+Each run trains through the lab trainer (``training.train`` with ``log_groups``): per step the
+squared norm x = ‖w‖², ‖g‖² and the update ‖Δθ‖² of every scale-invariant group; every
+``sharpness_every`` steps the unit-norm (sphere) sharpness λ_s of each group by Lanczos, the raw
+sharpness and the loss. At every observation step k₀ the forecaster
+(``qshock.experiments.lab.forecast``) predicts when η_eff λ_s = η λ_s/x reaches the edge
+(2, or 2(1 + β) for heavy ball) from data up to k₀ only:
+
+* ``iterate``      iterate the exact identity (SGD) / the (x, p) recurrence (heavy ball);
+* ``closed``       the closed form ln(edge x/(ηλ_s)) / rate (gradient term neglected);
+* ``equilibrium``  relaxation to the equilibrium ‖w‖⁴ = η‖g̃‖²/(2λ) (baseline);
+* ``raw``          raw sharpness against 2/η, linear trend of the last observations (raw baseline);
+* ``constant``     last spike + the median period of the tuning seeds;
+* ``periodic``     last spike + the previous interval.
+
+An edge crossing precedes the detected loss spike by the growth time of the instability, so the
+spike forecast is (first crossing observed since the last spike, else the predicted crossing)
++ a lag; the lag, the detector threshold z and the constant period are tuned on the first
+``tune_seeds`` seeds of each setting and every number in the table is measured on the others.
+A method whose median relative lead-time error is not below the constant baseline's is marked
+"not predictive".
+
+Figures: ``periodic_spikes_run`` (‖w‖², η_eff λ_s against the edge, loss, forecast arrows) and
+``periodic_spikes_scatter`` (forecast against observed spike step, with y = x).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from qshock.errors import QShockInputError
+
+from .driver import StudyConfig, StudyResult
+from .figures_common import arr, figure_stem
+
+__all__ = ["NAME", "Config", "run", "figures", "METHODS", "evaluate"]
+
+NAME = "periodic-spikes"
+ALIASES = ()
+DATA = {"mlp": "digits", "cnn": "mnist1d"}
+THEORY = ("iterate", "closed", "equilibrium", "raw")
+METHODS = THEORY + ("constant", "periodic")
+
+
+@dataclass(frozen=True)
+class Config(StudyConfig):
+    models: tuple = ("mlp", "cnn")
+    optimizers: tuple = ("sgd", "momentum")
+    lrs: tuple = (0.2, 0.2, 0.4)  # SGD step; heavy ball uses lr (1 - beta): same effective step and decay
+    weight_decays: tuple = (0.0025, 0.005, 0.0025)  # paired with lrs
+    beta: float = 0.9
+    seeds: int = 6
+    tune_seeds: int = 2
+    steps: int = 3000
+    width: int = 32
+    cnn_width: int = 8
+    sharpness_every: int = 5
+    lanczos_iters: int = 10
+    sharpness_batch: int = 256
+    window: int = 5
+    raw_window: int = 6
+    horizon: int = 4000
+    hit_window: int = 10
+    z_grid: tuple = (4.0, 6.0, 8.0, 12.0)
+
+    @classmethod
+    def quick(cls):
+        return cls(models=("mlp",), optimizers=("sgd",), lrs=(0.2,), weight_decays=(0.005,), seeds=3,
+                   tune_seeds=1, steps=1200)
+
+    def validate(self):
+        bad = [m for m in self.models if m not in DATA]
+        if bad or not self.models:
+            raise QShockInputError(f"--config: models must be among {', '.join(DATA)} (the lab's pre-LN "
+                                   f"Transformer has no scale-invariant group), got {list(self.models)}")
+        if not self.optimizers or any(o not in ("sgd", "momentum") for o in self.optimizers):
+            raise QShockInputError(f"--config: optimizers must be among sgd, momentum, got {list(self.optimizers)}")
+        if len(self.lrs) != len(self.weight_decays) or not self.lrs:
+            raise QShockInputError("--config: lrs and weight_decays must be non-empty lists of equal length (pairs)")
+        if any(not (lr > 0) for lr in self.lrs) or any(not (wd > 0) for wd in self.weight_decays):
+            raise QShockInputError("--config: lrs and weight_decays must be > 0 (no weight decay, no cycles)")
+        if not 0 <= self.beta < 1:
+            raise QShockInputError(f"--config: beta must be in [0, 1), got {self.beta}")
+        if not 1 <= self.tune_seeds < self.seeds:
+            raise QShockInputError(f"--config: need 1 <= tune_seeds < seeds, got {self.tune_seeds}, {self.seeds}")
+        if self.steps < 10 * self.sharpness_every or self.steps % self.sharpness_every:
+            raise QShockInputError("--config: sharpness_every must divide steps, and steps >= 10 sharpness_every")
+        if min(self.window, self.raw_window, self.horizon, self.hit_window, self.lanczos_iters) < 1:
+            raise QShockInputError("--config: window, raw_window, horizon, hit_window, lanczos_iters must be >= 1")
+
+
+def _train(p, model, opt, lr, wd, seeds):
+    from qshock.experiments.lab import training
+
+    eta = float(lr) * (1.0 - p.beta if opt == "momentum" else 1.0)
+    cfg = training.TrainConfig(model=model, data=DATA[model], lr=eta, weight_decay=float(wd), optimizer=opt,
+                               momentum=float(p.beta), steps=int(p.steps), full_batch=True, norm=True,
+                               width=int(p.cnn_width if model == "cnn" else p.width), depth=1,
+                               seeds=tuple(int(s) for s in seeds), sharpness_every=int(p.sharpness_every),
+                               quotient_sharpness=False, n_eigs=1, lanczos_iters=int(p.lanczos_iters),
+                               sharpness_batch=int(p.sharpness_batch), log_groups=True, dtype="float32")
+    return training.train(cfg), eta
+
+
+def _seed_forecasts(p, r, i, eta, wd, beta):
+    """Crossing forecasts of seed index ``i`` at every observation step (forecast.forecast_run)."""
+    from qshock.experiments.lab import forecast as F
+
+    sc = np.nonzero(_scale_mask(r))[0]
+    sm, osteps = r.step_metrics, np.asarray(r.obs_steps)
+    sq, gsq, usq = (np.asarray(sm[k][i], float)[:, sc] for k in ("grp_sq", "grp_gsq", "grp_usq"))
+    ls = np.asarray(r.obs["group_sharpness"][i], float)
+    fc = F.forecast_run(sq, gsq, usq, ls, osteps, eta, wd, beta, horizon=int(p.horizon), window=int(p.window))
+    k0 = fc["k0"]
+    ratio = eta * ls[:len(k0)] / sq[k0]  # eta_eff * lambda_s per group at each k0
+    raw = eta * np.asarray(r.obs["sharpness"][i][:, 0], float)
+    rawfc = [k + F.raw_trend_crossing(osteps[max(0, j - p.raw_window + 1):j + 1], raw[max(0, j - p.raw_window + 1):j + 1],
+                                      k, F.edge(beta)) for j, k in enumerate(k0)]
+    return dict(k0=k0, iterate=fc["iterate"], closed=fc["closed"], equilibrium=fc["equilibrium"],
+                raw=np.asarray(rawfc, float), ratio=ratio.max(1), raw_ratio=raw[:len(k0)],
+                sq_obs=sq[k0].T, lam_s=fc["lam_s"].T)
+
+
+def _scale_mask(r):
+    from qshock.experiments.lab import training
+
+    return training.get_trainer(r.config).groups["scale"]
+
+
+def _item(p, model, opt, lr, wd, seeds):
+    t0 = time.perf_counter()
+    r, eta = _train(p, model, opt, lr, wd, seeds)
+    beta = float(p.beta) if opt == "momentum" else 0.0
+    runs = []
+    for i, s in enumerate(seeds):
+        fc = _seed_forecasts(p, r, i, eta, float(wd), beta)
+        runs.append(dict(seed=int(s), loss=np.asarray(r.step_metrics["loss"][i], float), **fc))
+    return dict(model=model, data=DATA[model], optimizer=opt, lr=float(lr), eta=eta, weight_decay=float(wd),
+                beta=beta, edge=2.0 * (1.0 + beta), runs=runs, train_wall=float(r.wall_time),
+                wall=time.perf_counter() - t0, n_groups=int(np.sum(_scale_mask(r))))
+
+
+# ------------------------------------------------------------------ evaluation (host-side numpy)
+def _spikes(loss, z):
+    from qshock.experiments.lab.events import loss_spikes
+
+    return np.asarray([e["step"] for e in loss_spikes(arr(loss), z_thresh=float(z))], float)
+
+
+def _tracked(run, key, spikes, edge_val, lag):
+    """Spike forecast: (first observed crossing of the edge since the last spike, else ``key``'s
+    predicted crossing) + lag. After a spike the tracker re-arms only once the observed ratio has
+    fallen below the edge again (the ratio stays high while the spike decays)."""
+    k0, fc = np.asarray(run["k0"], float), arr(run[key])
+    ratio = arr(run["raw_ratio" if key == "raw" else "ratio"])
+    out = np.empty_like(fc)
+    first, armed, last_seen = math.nan, True, -1.0
+    for j, k in enumerate(k0):
+        last = spikes[spikes <= k].max() if np.any(spikes <= k) else -1.0
+        if last > last_seen:
+            first, armed, last_seen = math.nan, False, last
+        armed = armed or ratio[j] < edge_val
+        if armed and math.isnan(first) and ratio[j] >= edge_val:
+            first = k
+        base = fc[j] if math.isnan(first) else first
+        out[j] = base + lag if armed else max(fc[j], k) + lag
+    return np.maximum(out, k0 + 1)
+
+
+def _next_spike(k0, spikes):
+    idx = np.searchsorted(spikes, k0, side="right")
+    return np.where(idx < len(spikes), spikes[np.minimum(idx, len(spikes) - 1)], np.nan)
+
+
+def _tune(item, tune, grid):
+    """z (most regular intervals), median period / first spike, and per-method lag on ``tune`` runs."""
+    def cv(z):
+        iv = [np.diff(_spikes(r["loss"], z)) for r in tune]
+        iv = np.concatenate(iv) if iv else np.zeros(0)
+        return (np.std(iv) / np.mean(iv)) if iv.size >= 3 else np.inf
+    z = min(grid, key=cv)
+    sp = [_spikes(r["loss"], z) for r in tune]
+    iv = np.concatenate([np.diff(s) for s in sp])
+    period = float(np.median(iv)) if iv.size else float(item["runs"][0]["k0"][-1])
+    first = float(np.median([s[0] for s in sp if s.size])) if any(s.size for s in sp) else period
+    lags = {}
+    for m in THEORY:
+        d = [(_next_spike(np.asarray(r["k0"], float), s) - _tracked(r, m, s, item["edge"], 0.0)) for r, s in zip(tune, sp)]
+        d = np.concatenate(d)
+        d = d[np.isfinite(d)]
+        lags[m] = float(np.median(d)) if d.size else 0.0
+    return dict(z=float(z), period=period, first=first, lags=lags)
+
+
+def _forecasts(item, run, spikes, tuned):
+    from qshock.experiments.lab.forecast import history_forecasts
+
+    k0 = np.asarray(run["k0"], float)
+    out = {m: _tracked(run, m, spikes, item["edge"], tuned["lags"][m]) for m in THEORY}
+    out.update(history_forecasts(k0, spikes, tuned["period"], tuned["first"]))
+    return k0, out
+
+
+def _scores(k0, fc, spikes, period, w):
+    """Scores of one method over evaluation runs (arrays concatenated over runs)."""
+    from scipy.stats import spearmanr
+
+    nxt = _next_spike(k0, spikes)
+    ok = np.isfinite(nxt) & np.isfinite(fc)
+    lead, err = nxt - k0, fc - nxt
+    res = dict(n=int(ok.sum()))
+    res["med_rel_err"] = float(np.median(np.abs(err[ok]) / lead[ok])) if ok.any() else None
+    res["hit_rate"] = float(np.mean(np.abs(err[ok]) <= w)) if ok.any() else None
+    rho = spearmanr(fc[ok] - k0[ok], lead[ok]).statistic if ok.sum() > 2 else math.nan
+    res["spearman"] = float(rho) if np.isfinite(rho) else None
+    for name, f in (("q1", 0.25), ("q2", 0.5), ("q3", 0.75)):
+        sel = ok & (np.abs(lead - f * period) <= 2.5 + 0.02 * period)
+        res[f"err_{name}"] = float(np.median(np.abs(err[sel]))) if sel.any() else None
+    alarm = np.isfinite(fc) & (fc - k0 <= w)
+    res["false_alarm"] = float(np.mean(~(np.nan_to_num(lead, nan=np.inf)[alarm] <= 3 * w))) if alarm.any() else None
+    return res, err, lead, ok
+
+
+def evaluate(item, p) -> dict:
+    """Tune on the first ``tune_seeds`` runs of ``item``, score every method on the others."""
+    runs = item["runs"]
+    tune, ev = runs[:p.tune_seeds], runs[p.tune_seeds:]
+    tuned = _tune(item, tune, p.z_grid)
+    per = {m: dict(k0=[], fc=[], sp=[]) for m in METHODS}
+    nsp, period_err, scatter = [], {m: [] for m in METHODS}, {m: [] for m in METHODS}
+    for r in ev:
+        spikes = _spikes(r["loss"], tuned["z"])
+        nsp.append(len(spikes))
+        k0, fcs = _forecasts(item, r, spikes, tuned)
+        for m, fc in fcs.items():
+            # one forecast per spike, made at the first observation after the previous spike
+            for a, b in zip(spikes[:-1], spikes[1:]):
+                j = np.searchsorted(k0, a, side="right")
+                if j < len(k0) and k0[j] < b and np.isfinite(fc[j]):
+                    period_err[m].append(abs((fc[j] - a) - (b - a)) / (b - a))
+                    scatter[m].append((float(b), float(fc[j])))
+            per[m]["k0"].append(k0)
+            per[m]["fc"].append(fc)
+            per[m]["sp"].append(spikes)
+    out = dict(tuned=tuned, spikes_per_seed=float(np.mean(nsp)) if nsp else 0.0, methods={})
+    for m in METHODS:
+        res = [_scores(k, f, s, tuned["period"], p.hit_window) for k, f, s in zip(per[m]["k0"], per[m]["fc"], per[m]["sp"])]
+        if not res:
+            continue
+        e = np.concatenate([x[1][x[3]] for x in res])
+        ld = np.concatenate([x[2][x[3]] for x in res])
+        agg = _scores(np.zeros(0), np.zeros(0), np.zeros(0), 1.0, 1)[0] if e.size == 0 else _pooled(res, e, ld, p, tuned)
+        agg["period_rel_err"] = float(np.median(period_err[m])) if period_err[m] else None
+        agg["scatter"] = scatter[m]
+        out["methods"][m] = agg
+    base = out["methods"].get("constant", {}).get("med_rel_err")
+    for m, a in out["methods"].items():
+        a["predictive"] = bool(a["med_rel_err"] is not None and base is not None and a["med_rel_err"] < base)
+    return out
+
+
+def _pooled(res, e, ld, p, tuned):
+    """Pool per-run scores: errors over all runs, per-run Spearman/false alarms averaged."""
+    from scipy.stats import spearmanr
+
+    w, P = p.hit_window, tuned["period"]
+    agg = dict(n=int(e.size), med_rel_err=float(np.median(np.abs(e) / ld)), hit_rate=float(np.mean(np.abs(e) <= w)))
+    rho = spearmanr(e + ld, ld).statistic if e.size > 2 else math.nan
+    agg["spearman"] = float(rho) if np.isfinite(rho) else None
+    for name, f in (("q1", 0.25), ("q2", 0.5), ("q3", 0.75)):
+        sel = np.abs(ld - f * P) <= 2.5 + 0.02 * P
+        agg[f"err_{name}"] = float(np.median(np.abs(e[sel]))) if sel.any() else None
+    fa = [x[0]["false_alarm"] for x in res if x[0]["false_alarm"] is not None]
+    agg["false_alarm"] = float(np.mean(fa)) if fa else None
+    return agg
+
+
+def _f(v, d=3):
+    return "-" if v is None else (f"{v:.{d}g}" if isinstance(v, float) else str(v))
+
+
+def run(p, seeds, store, log) -> StudyResult:
+    """One item per (model, optimiser, η, λ) with every seed vmapped; rows per method."""
+    if len(seeds) <= p.tune_seeds:
+        raise QShockInputError(f"--seeds must exceed tune_seeds = {p.tune_seeds} (tuning and evaluation seeds)")
+    items, rows = [], []
+    for model in p.models:
+        for opt in p.optimizers:
+            for lr, wd in zip(p.lrs, p.weight_decays):
+                ip = dict(p.params(), models=None, optimizers=None, lrs=None, weight_decays=None,
+                          model=model, optimizer=opt, lr=float(lr), weight_decay=float(wd), seeds=list(seeds))
+                key = f"{model}_{opt}_lr{lr:g}_wd{wd:g}"
+                it = store.item(key, ip, lambda: _item(p, model, opt, lr, wd, seeds))
+                it["evaluation"] = evaluate(it, p)
+                items.append(it)
+                ev = it["evaluation"]
+                for m, a in ev["methods"].items():
+                    rows.append(dict(model=model, optimizer=opt, eta=it["eta"], weight_decay=wd, method=m,
+                                     spikes_per_seed=ev["spikes_per_seed"], period=ev["tuned"]["period"],
+                                     **{k: v for k, v in a.items() if k != "scatter"},
+                                     _fmt=[f"{model}/{opt}", f"{it['eta']:g}", f"{wd:g}", m,
+                                           f"{ev['spikes_per_seed']:.3g}", f"{ev['tuned']['period']:.4g}",
+                                           _f(a["err_q1"]), _f(a["err_q2"]), _f(a["err_q3"]), _f(a["med_rel_err"]),
+                                           _f(a["period_rel_err"]), _f(a["hit_rate"]), _f(a["spearman"]),
+                                           _f(a["false_alarm"]), "yes" if a["predictive"] else "no"]))
+    header = ["model/opt", "eta", "lambda", "method", "spikes/seed", "period", "err@1/4", "err@1/2", "err@3/4",
+              "med rel lead err", "rel period err", f"hit(+-{p.hit_window})", "spearman", "false alarms",
+              "beats constant"]
+    return StudyResult(header, rows, items, _summary(items))
+
+
+def _summary(items):
+    """Per (model, optimiser): median over settings of the ½-period error of each method, times."""
+    out = {}
+    for it in items:
+        key = f"{it['model']}/{it['optimizer']}"
+        d = out.setdefault(key, {"err_half_period": {}, "med_rel_err": {}, "predictive": {}, "wall_s": 0.0})
+        d["wall_s"] += it["wall"]
+        for m, a in it["evaluation"]["methods"].items():
+            d["err_half_period"].setdefault(m, []).append(a["err_q2"])
+            d["med_rel_err"].setdefault(m, []).append(a["med_rel_err"])
+            d["predictive"].setdefault(m, []).append(a["predictive"])
+    for d in out.values():
+        for k in ("err_half_period", "med_rel_err"):
+            d[k] = {m: (float(np.median([v for v in vs if v is not None])) if any(v is not None for v in vs) else None)
+                    for m, vs in d[k].items()}
+        d["predictive"] = {m: f"{sum(vs)}/{len(vs)}" for m, vs in d["predictive"].items()}
+    return out
+
+
+def figures(run_dir: str, doc: dict, formats=("pdf", "png")) -> list:
+    """``periodic_spikes_run`` (first evaluation seed of the first setting) and ``periodic_spikes_scatter``."""
+    from qshock.experiments.lab.plotting import COLORS, figure, save
+
+    items, stem = doc["items"], figure_stem(run_dir)
+    if not items:
+        return []
+    written = []
+    it = items[0]
+    tuned = it["evaluation"]["tuned"]
+    r = it["runs"][min(doc["params"]["tune_seeds"], len(it["runs"]) - 1)]
+    k0, loss = arr(r["k0"]), arr(r["loss"])
+    fig, axes = figure(nrows=3, sharex=True, figsize=(7, 7))
+    for g, row in enumerate(r["sq_obs"]):
+        axes[0].plot(k0, arr(row), color=COLORS[g % len(COLORS)], lw=1, label=f"‖w‖² group {g}")
+    axes[0].set(ylabel="‖w‖²")
+    axes[0].legend(fontsize=6)
+    axes[1].plot(k0, arr(r["ratio"]), color=COLORS[0], lw=1, label="η_eff λ_s (max over groups)")
+    axes[1].plot(k0, arr(r["raw_ratio"]), color=COLORS[1], lw=0.6, ls=":", label="η λ_raw")
+    axes[1].axhline(it["edge"], color="k", ls="--", lw=0.8, label=f"edge {it['edge']:g}")
+    spikes = _spikes(r["loss"], tuned["z"])
+    fc = _tracked(r, "iterate", spikes, it["edge"], tuned["lags"]["iterate"])
+    y = 0.6 * it["edge"]
+    for j in range(0, len(k0), max(1, len(k0) // 40)):
+        if np.isfinite(fc[j]) and fc[j] - k0[j] < 4 * tuned["period"]:
+            axes[1].annotate("", xy=(fc[j], y), xytext=(k0[j], y),
+                             arrowprops=dict(arrowstyle="->", lw=0.5, color="0.4"))
+            y = 0.6 * it["edge"] + 0.08 * it["edge"] * ((j // max(1, len(k0) // 40)) % 5)
+    axes[1].set(ylabel="η_eff λ_s")
+    axes[1].legend(fontsize=6)
+    axes[2].semilogy(np.arange(len(loss)), loss, color=COLORS[2], lw=0.6)
+    for s in spikes:
+        axes[2].axvline(s, color="r", lw=0.4, alpha=0.5)
+    axes[2].set(xlabel="step", ylabel="loss (full batch)")
+    axes[0].set_title(f"{it['model']}/{it['optimizer']} η={it['eta']:g} λ={it['weight_decay']:g} seed {r['seed']}: "
+                      "forecasts (arrows, from the step they were made)", fontsize=8)
+    written += save(fig, stem("periodic_spikes_run"), formats)
+    fig, ax = figure()
+    lo, hi = np.inf, -np.inf
+    for i, m in enumerate(("iterate", "raw", "constant")):
+        pts = [pt for it2 in items for pt in it2["evaluation"]["methods"].get(m, {}).get("scatter", [])]
+        if pts:
+            a = np.asarray(pts, float)
+            ax.scatter(a[:, 0], a[:, 1], s=6, color=COLORS[i % len(COLORS)], label=m, alpha=0.6)
+            lo, hi = min(lo, a.min()), max(hi, a.max())
+    if np.isfinite(lo):
+        ax.plot([lo, hi], [lo, hi], color="k", lw=0.8, ls="--", label="y = x")
+    ax.set(xlabel="observed spike step", ylabel="forecast (made right after the previous spike)")
+    ax.legend(fontsize=7)
+    written += save(fig, stem("periodic_spikes_scatter"), formats)
+    return written
