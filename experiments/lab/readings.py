@@ -64,7 +64,7 @@ def _metric(chart):
     return g, bool(np.allclose(g, np.eye(g.shape[0]), atol=1e-8, rtol=0))
 
 
-def _check(chart, scheme, nu, t_max, n_out):
+def _check(chart, scheme, nu, t_max, n_out, pad):
     if not hasattr(chart, "loss") or chart.loss is None:
         raise QShockInputError("chart must be a LossChart with its loss evaluated")
     if not np.all(np.isfinite(np.asarray(chart.loss))):
@@ -75,6 +75,8 @@ def _check(chart, scheme, nu, t_max, n_out):
         raise QShockInputError(f"nu must be a finite number >= 0, got {nu!r}")
     if t_max is not None and not (np.isfinite(t_max) and t_max > 0):
         raise QShockInputError(f"t_max must be a positive number, got {t_max!r}")
+    if pad is not None and not (np.isfinite(pad) and pad >= 0):
+        raise QShockInputError(f"pad must be a number >= 0 (cells per face in units of n), got {pad!r}")
     if not (isinstance(n_out, int) and n_out >= 8):
         raise QShockInputError(f"n_out must be an integer >= 8, got {n_out!r}")
 
@@ -108,12 +110,18 @@ def _extend_axis(L, h, axis, pad):
     return np.moveaxis(full, 0, axis)
 
 
+def _default_pad(chart) -> float:
+    """Padding per face in units of n: 2 in 1-D (cheap; keeps the decaying part of the
+    continuation out of the box until late), 0.5 in 2-D and 3-D."""
+    return 2.0 if chart.loss.ndim == 1 else 0.5
+
+
 def _padded(chart, pad_frac):
-    """The loss continued by ``pad_frac``·n cells beyond every face (see :func:`_extend_axis`),
+    """The loss continued by max(24, ``pad_frac``·n) cells beyond every face (:func:`_extend_axis`),
     the padded outflow grid, and the index of the chart box inside it."""
     grid = chart.grid()
     L = np.asarray(chart.loss, float)
-    pad = max(4, int(round(pad_frac * chart.n)))
+    pad = max(24, int(round(pad_frac * chart.n)))  # the decay width W/6 spans >= 4 cells
     for a in range(L.ndim):
         L = _extend_axis(L, grid.dx[a], a, pad)
     lo = [grid.lower[a] - pad * grid.dx[a] for a in range(L.ndim)]
@@ -172,19 +180,21 @@ def _grad(L, h):
 
 
 def step_map_fold(chart, *, nu: float = 0.0, scheme: str = "weno5", t_max: float | None = None,
-                  n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float = 0.5) -> Reading:
+                  n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float | None = None) -> Reading:
     r"""Reading (ii): fold time τ* of the step map x ↦ x − τ grad_g L, from the Burgers solve.
 
-    v₀ = −g⁻¹∇L, solved on the chart box padded by ``pad``·n cells per face (the loss continued
+    v₀ = −g⁻¹∇L, solved on the chart box padded by ``pad``·n cells per face (at least 24; default
+    :func:`_default_pad`: 2 in 1-D, 0.5 in 2-D/3-D; the loss continued
     C¹ with a decaying slope, :func:`_extend_axis`: outflow boundaries then inject no spurious
-    compression) to ``t_max`` (default 2.5× the closed-form fold 1/maxₓλ_max(Hess L) on the box,
+    compression) to ``t_max`` (default 1.5× the closed-form fold 1/maxₓλ_max(Hess L) on the box,
     ``detail["closed_form"]``) with ``n_out`` outputs. τ* is ``detect``'s gradient-fit time on
     the solution cropped to the chart box, with its resolved-gradient test taken relative to
     the compressive part of v₀ (``r_local``, :func:`_local_resolution`). The uncertainty is
     detect's (fit spread plus Δx/osc(v₀)). ``time = inf`` when L has no positive curvature on
     the box or no fold forms before t_max.
     """
-    _check(chart, scheme, nu, t_max, n_out)
+    _check(chart, scheme, nu, t_max, n_out, pad)
+    pad = _default_pad(chart) if pad is None else float(pad)
     g, flat = _metric(chart)
     m = chart.loss.ndim
     if m >= 2 and not flat:
@@ -197,7 +207,7 @@ def step_map_fold(chart, *, nu: float = 0.0, scheme: str = "weno5", t_max: float
     method = f"burgers-fv-{scheme}"
     if not math.isfinite(cf.time):
         return Reading(math.inf, math.nan, (), method, dict(detail, t_max=math.nan))
-    t1 = float(t_max or 2.5 * cf.time)
+    t1 = float(t_max or 1.5 * cf.time)
     ts = np.linspace(0.0, t1, n_out)
     Lp, big, crop = _padded(chart, pad)
     v0 = -_grad(Lp, big.dx)  # 1-D curved: the covector p = g v of the metric form
@@ -224,7 +234,7 @@ def _viscous_shock_time(sol, est, nu):
 
 
 def coarse_grain_shock(chart, *, nu: float, scheme: str = "weno5", t_max: float | None = None,
-                       n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float = 0.5) -> Reading:
+                       n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float | None = None) -> Reading:
     r"""Reading (i): shock time t* of u_t + ½|∇u|²_g = νΔ_g u, u(0) = L (HJ on the padded chart box).
 
     Default ``t_max`` is 2.5× the inviscid closed form t* = 1/μ, μ = maxₓ(−λ_min(Hess L)) on
@@ -236,7 +246,8 @@ def coarse_grain_shock(chart, *, nu: float, scheme: str = "weno5", t_max: float 
     and the layer width against 2ν/a. ``time = inf`` when L is convex on the box (μ ≤ 0) or
     nothing forms before t_max. Padding as in :func:`step_map_fold`.
     """
-    _check(chart, scheme, nu, t_max, n_out)
+    _check(chart, scheme, nu, t_max, n_out, pad)
+    pad = _default_pad(chart) if pad is None else float(pad)
     g, flat = _metric(chart)
     grid = chart.grid()
     manifold = None if flat else chart.manifold()
