@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 
 from .base import Manifold

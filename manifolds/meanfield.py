@@ -21,7 +21,6 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .errors import ManifoldError
 from .quotient import Quotient

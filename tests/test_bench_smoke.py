@@ -2,7 +2,6 @@
 both codes solve φ_t + |∇φ| = 0 forward (errors against max(|x| − t, 0) − 0.5), hj_reachability's step
 count formula matches its own loop, and the Burgers set-up matches the exact solution and the baseline."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

@@ -118,7 +118,7 @@ def test_resume_from_corrupt_checkpoint_is_exact(tmp_path):
 
     from qshock.experiments.lab.runstore import RunStore, read_metrics
 
-    full = train(TrainConfig(**SMALL), out=str(tmp_path / "a"))
+    train(TrainConfig(**SMALL), out=str(tmp_path / "a"))
     ds_full = read_metrics(str(tmp_path / "a"))
     cfgdoc = json.load(open(tmp_path / "a" / "config.json"))
     assert cfgdoc["seeds"] == [0, 1] and "jax" in cfgdoc["versions"] and "git_commit" in cfgdoc

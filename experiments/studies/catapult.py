@@ -19,7 +19,7 @@ import numpy as np
 from qshock.errors import QShockInputError
 
 from .driver import StudyConfig, StudyResult
-from .stats import first_step, fmt, mean_std
+from .stats import fmt, mean_std
 from .figures_common import arr, figure_stem
 
 __all__ = ["NAME", "Config", "run", "figures"]
