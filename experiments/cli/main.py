@@ -56,12 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"qshock {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    s = sub.add_parser("solve", help="solve a Burgers or HJ problem and write NetCDF")
+    s = sub.add_parser("solve", help="solve a Burgers or HJ problem and write NetCDF",
+                       usage=_problem_usage("solve", "--out FILE.nc"))
     add_problem_arguments(s)
     s.add_argument("--out", metavar="FILE.nc", help="output NetCDF file (required; written atomically)")
     _add_limit_arguments(s)
 
-    s = sub.add_parser("shocks", help="predicted and detected shock time and place")
+    s = sub.add_parser("shocks", help="predicted and detected shock time and place",
+                       usage=_problem_usage("shocks", "[--out FILE.nc] [--json]"))
     add_problem_arguments(s)
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--out", metavar="FILE.nc", help="also write the solution")
@@ -104,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="the main job on embedded defaults")
     s.add_argument("--out", default="demo_out", help="output directory (default demo_out)")
     return p
+
+
+def _problem_usage(cmd: str, out: str) -> str:
+    """Usage line with the required problem flags unbracketed (given here or as --config keys)."""
+    return (f"qshock {cmd} [--config FILE.toml] --equation {{burgers,hj}} --domain LO:HI[,LO:HI...] --n N[,N...] "
+            f"--ic EXPR --t1 T {out}\n{' ' * (len(cmd) + 14)}[--manifold NAME] [--chart NAME] [--bc BC] [--nu NU] "
+            "[--scheme S] [--flux F] [--cfl C] [--save-every DT | --times T1,...] [--max-steps N] [--max-wall S] "
+            "[--force] [--quiet] [...]\n(unbracketed flags are required, on the command line or as keys of "
+            "--config; on a manifold the chart supplies --domain)")
 
 
 def _with_studies(format_help):
