@@ -21,9 +21,8 @@ Three integrators share one right-hand side :math:`\dot u = L(u, t)` (see :mod:`
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Callable, NamedTuple, Optional, Sequence
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,8 +35,8 @@ from .grid import Grid
 from .schemes import Scheme
 from .solution import Solution
 
-__all__ = ["solve", "build_stepper", "ssprk3_step", "METHODS", "as_scheme", "output_times", "check_initial_data",
-           "estimate_steps"]
+__all__ = ["solve", "build_stepper", "ssprk3_step", "METHODS", "INTEGRATORS", "StepOptions", "as_scheme",
+           "output_times", "check_initial_data", "estimate_steps"]
 
 METHODS = ("ssprk3", "ssprk3-fixed", "diffrax")
 
@@ -102,6 +101,117 @@ def check_initial_data(u0, shape, dtype, grid: Grid) -> jnp.ndarray:
     return jnp.asarray(arr, dtype)
 
 
+class StepOptions(NamedTuple):
+    """Integrator settings shared by the registered time integrators (see :func:`build_stepper`)."""
+
+    cfl: float
+    dt: Optional[float]
+    max_steps: int
+    rtol: float
+    atol: float
+    progress: Optional[Callable]
+    progress_every: int
+
+
+def _first_failure(us, ts):
+    """``(all finite, t_prev, i_bad)`` from the snapshots: ``t_prev`` is the output time before the
+    first non-finite snapshot and ``i_bad`` the first non-finite flat index in it."""
+    fin = jnp.isfinite(us)
+    ok_per = jnp.all(fin.reshape(fin.shape[0], -1), axis=1)
+    first_bad = jnp.argmin(ok_per)
+    return jnp.all(ok_per), ts[jnp.maximum(first_bad - 1, 0)], jnp.argmin(fin[first_bad].ravel())
+
+
+def _adaptive_ssprk3(rhs, max_dt, ts, opt: StepOptions):
+    """SSP-RK3 with ``Δt = C max_dt(u)`` every step: ``lax.scan`` over output intervals, each a
+    ``lax.while_loop`` landing exactly on the output time; stops on blow-up, step budget or collapse."""
+    cfl, max_steps, progress = opt.cfl, opt.max_steps, opt.progress
+
+    def body_for(t_next):
+        def body(c):
+            u, t, n, status, ibad = c
+            remaining = t_next - t
+            dt_ = cfl * max_dt(u)
+            last = dt_ >= remaining * (1 - 1e-12)
+            dt_ = jnp.where(last, remaining, dt_)
+            un = ssprk3_step(rhs, u, t, dt_)
+            ok = jnp.all(jnp.isfinite(un))
+            tn = jnp.where(last, t_next, t + dt_)
+            collapsed = (~last) & (dt_ <= 1e-14 * jnp.maximum(jnp.abs(t_next), 1.0))
+            status = jnp.where(~ok, 1, jnp.where(n + 1 >= max_steps, 2, jnp.where(collapsed, 3, 0)))
+            # on a blow-up the non-finite state is kept (the loop stops; it locates the failure)
+            if progress is not None:
+                jax.lax.cond((n + 1) % opt.progress_every == 0, lambda: jax.debug.callback(progress, tn, n + 1),
+                             lambda: None)
+            return (un, jnp.where(ok, tn, t), n + 1, status.astype(jnp.int32), ibad)
+        return body
+
+    def interval(carry, t_next):
+        carry = jax.lax.while_loop(lambda c: (c[1] < t_next) & (c[3] == 0), body_for(t_next), carry)
+        if progress is not None:
+            jax.debug.callback(progress, carry[1], carry[2])
+        return carry, carry[0]
+
+    def run(u0):
+        init = (u0, ts[0], jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
+        (u, t, n, status, ibad), us = jax.lax.scan(interval, init, ts[1:])
+        ibad = jnp.argmin(jnp.isfinite(u).ravel()).astype(jnp.int32)
+        return jnp.concatenate([u0[None], us]), n, status, t, ibad
+    return run
+
+
+def _fixed_ssprk3(rhs, max_dt, ts, opt: StepOptions):
+    """SSP-RK3 with a fixed step (each output interval split into ``⌈Δt_out/dt⌉`` equal steps), pure
+    ``lax.scan``: reverse-mode differentiable in the initial data."""
+    if opt.dt is None or not (float(opt.dt) > 0):
+        raise QShockInputError("method 'ssprk3-fixed' needs a positive fixed time step dt")
+    ts_np = np.asarray(ts, float)
+    counts = [max(1, int(math.ceil((b - a) / float(opt.dt) - 1e-9))) for a, b in zip(ts_np[:-1], ts_np[1:])]
+
+    def run(u0):
+        u, out = u0, [u0]
+        for k, n in enumerate(counts):
+            h = (ts[k + 1] - ts[k]) / n
+
+            def body(c, _):
+                u, t = c
+                return (ssprk3_step(rhs, u, t, h), t + h), None
+
+            (u, _), _ = jax.lax.scan(body, (u, ts[k]), None, length=n)
+            out.append(u)
+        us = jnp.stack(out)
+        ok, t_prev, ibad = _first_failure(us, ts)
+        status = jnp.where(ok, 0, 1).astype(jnp.int32)
+        return us, jnp.asarray(sum(counts), jnp.int32), status, jnp.where(status == 0, ts[-1], t_prev), ibad
+    return run
+
+
+def _diffrax(rhs, max_dt, ts, opt: StepOptions):
+    """diffrax Tsit5 with PID step-size control (``rtol``, ``atol``; ``dt0 = C max_dt(u0)``, at most 4·dt0)."""
+    import diffrax
+
+    def run(u0):
+        term = diffrax.ODETerm(lambda t, y, args: rhs(y, t))
+        dt0 = opt.cfl * max_dt(u0)
+        sol = diffrax.diffeqsolve(
+            term, diffrax.Tsit5(), t0=ts[0], t1=ts[-1], dt0=dt0, y0=u0,
+            saveat=diffrax.SaveAt(ts=ts),
+            stepsize_controller=diffrax.PIDController(rtol=opt.rtol, atol=opt.atol, dtmax=dt0 * 4),
+            max_steps=int(min(opt.max_steps, 10_000_000)), throw=False)
+        us = sol.ys
+        fin = jnp.isfinite(us)
+        ok = jnp.all(fin) & (sol.result == diffrax.RESULTS.successful)
+        status = jnp.where(ok, 0, jnp.where(jnp.all(fin), 2, 1)).astype(jnp.int32)
+        _, t_prev, ibad = _first_failure(us, ts)
+        return us, jnp.asarray(sol.stats["num_steps"], jnp.int32), status, jnp.where(status == 0, ts[-1], t_prev), ibad
+    return run
+
+
+#: registered time integrators: name -> builder ``(rhs, max_dt, ts, StepOptions) -> run``
+INTEGRATORS: dict[str, Callable] = {"ssprk3": _adaptive_ssprk3, "ssprk3-fixed": _fixed_ssprk3, "diffrax": _diffrax}
+assert tuple(INTEGRATORS) == METHODS
+
+
 def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limiter="mc", diffusion_order=None,
                   cfl=0.5, method="ssprk3", dt=None, max_steps=10_000_000, dtype=None, rtol=1e-8, atol=1e-10,
                   progress=None, progress_every: int = 50):
@@ -112,98 +222,17 @@ def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limite
     the first non-finite value), 2 when ``max_steps`` ran out, 3 when the step size collapsed.
     ``progress(t, n)`` (``ssprk3`` only), if given, is called on the host through
     ``jax.debug.callback`` every ``progress_every`` steps and at every output time; it does not
-    change the computed values.
+    change the computed values. ``method`` names a registered integrator (``INTEGRATORS``).
+    Returns ``(run, discretisation, scheme)``.
     """
     dtype = dtype or jnp.result_type(float)
     sch = as_scheme(scheme, flux, limiter, diffusion_order)
     cfl = sch.check_cfl(cfl)
-    if method not in METHODS:
+    if method not in INTEGRATORS:
         raise QShockInputError(f"unknown time integrator {method!r}; expected one of {', '.join(METHODS)}")
     disc = build_rhs(equation, grid, sch, dtype)
-    rhs, max_dt = disc.rhs, disc.max_dt
-    ts = jnp.asarray(ts, dtype)
-
-    if method == "ssprk3":
-        def interval(carry, t_next):
-            def cond(c):
-                _, t, n, status, _ = c
-                return (t < t_next) & (status == 0)
-
-            def body(c):
-                u, t, n, status, ibad = c
-                remaining = t_next - t
-                dt_ = cfl * max_dt(u)
-                last = dt_ >= remaining * (1 - 1e-12)
-                dt_ = jnp.where(last, remaining, dt_)
-                un = ssprk3_step(rhs, u, t, dt_)
-                ok = jnp.all(jnp.isfinite(un))
-                tn = jnp.where(last, t_next, t + dt_)
-                collapsed = (~last) & (dt_ <= 1e-14 * jnp.maximum(jnp.abs(t_next), 1.0))
-                status = jnp.where(~ok, 1, jnp.where(n + 1 >= max_steps, 2, jnp.where(collapsed, 3, 0)))
-                # on a blow-up the non-finite state is kept (the loop stops; it locates the failure)
-                if progress is not None:
-                    jax.lax.cond((n + 1) % progress_every == 0, lambda: jax.debug.callback(progress, tn, n + 1),
-                                 lambda: None)
-                return (un, jnp.where(ok, tn, t), n + 1, status.astype(jnp.int32), ibad)
-
-            carry = jax.lax.while_loop(cond, body, carry)
-            if progress is not None:
-                jax.debug.callback(progress, carry[1], carry[2])
-            return carry, carry[0]
-
-        def run(u0):
-            init = (u0, ts[0], jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32), jnp.asarray(0, jnp.int32))
-            (u, t, n, status, ibad), us = jax.lax.scan(interval, init, ts[1:])
-            ibad = jnp.argmin(jnp.isfinite(u).ravel()).astype(jnp.int32)
-            return jnp.concatenate([u0[None], us]), n, status, t, ibad
-
-    elif method == "ssprk3-fixed":
-        if dt is None or not (float(dt) > 0):
-            raise QShockInputError("method 'ssprk3-fixed' needs a positive fixed time step dt")
-        ts_np = np.asarray(ts, float)
-        counts = [max(1, int(math.ceil((b - a) / float(dt) - 1e-9))) for a, b in zip(ts_np[:-1], ts_np[1:])]
-
-        def run(u0):
-            u, out, t = u0, [u0], ts[0]
-            for k, n in enumerate(counts):
-                h = (ts[k + 1] - ts[k]) / n
-
-                def body(c, _):
-                    u, t = c
-                    return (ssprk3_step(rhs, u, t, h), t + h), None
-
-                (u, _), _ = jax.lax.scan(body, (u, ts[k]), None, length=n)
-                out.append(u)
-            us = jnp.stack(out)
-            fin = jnp.isfinite(us)
-            ok_per = jnp.all(fin.reshape(fin.shape[0], -1), axis=1)
-            status = jnp.where(jnp.all(ok_per), 0, 1).astype(jnp.int32)
-            first_bad = jnp.argmin(ok_per)
-            t_bad = jnp.where(status == 0, ts[-1], ts[jnp.maximum(first_bad - 1, 0)])
-            ibad = jnp.argmin(fin[first_bad].ravel())
-            return us, jnp.asarray(sum(counts), jnp.int32), status, t_bad, ibad
-
-    else:  # diffrax
-        import diffrax
-
-        def run(u0):
-            term = diffrax.ODETerm(lambda t, y, args: rhs(y, t))
-            dt0 = cfl * max_dt(u0)
-            sol = diffrax.diffeqsolve(
-                term, diffrax.Tsit5(), t0=ts[0], t1=ts[-1], dt0=dt0, y0=u0,
-                saveat=diffrax.SaveAt(ts=ts),
-                stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, dtmax=dt0 * 4),
-                max_steps=int(min(max_steps, 10_000_000)), throw=False)
-            us = sol.ys
-            fin = jnp.isfinite(us)
-            ok = jnp.all(fin) & (sol.result == diffrax.RESULTS.successful)
-            status = jnp.where(ok, 0, jnp.where(jnp.all(fin), 2, 1)).astype(jnp.int32)
-            n = sol.stats["num_steps"]
-            ok_per = jnp.all(fin.reshape(fin.shape[0], -1), axis=1)
-            first_bad = jnp.argmin(ok_per)
-            t_bad = jnp.where(status == 0, ts[-1], ts[jnp.maximum(first_bad - 1, 0)])
-            return us, jnp.asarray(n, jnp.int32), status, t_bad, jnp.argmin(fin[first_bad].ravel())
-
+    opt = StepOptions(cfl, dt, max_steps, rtol, atol, progress, progress_every)
+    run = INTEGRATORS[method](disc.rhs, disc.max_dt, jnp.asarray(ts, dtype), opt)
     return run, disc, sch
 
 
@@ -273,15 +302,7 @@ def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, lim
                                    max_steps=max_steps, dtype=dtype, rtol=rtol, atol=atol, progress=progress)
     u0 = check_initial_data(u0, disc.field_shape, dtype, grid)
     us, n, status, t_bad, ibad = jax.jit(run)(u0)
-    status = int(status)
-    if status == 1:
-        raise BlowUpError(float(t_bad), _location(grid, disc.field_shape, int(ibad)), int(n),
-                          f"{sch.name} scheme, equation {equation.name}")
-    if status == 2:
-        raise QShockInputError(f"time stepping stopped after max_steps={max_steps} steps before t1={t1}; "
-                               "raise max_steps or coarsen the grid")
-    if status == 3:
-        raise BlowUpError(float(t_bad), (float("nan"),) * grid.ndim, int(n), "time step collapsed to zero")
+    _raise_on_status(int(status), float(t_bad), int(ibad), int(n), grid, disc, sch, equation, max_steps, t1)
     p = None
     if isinstance(equation, HamiltonJacobi):
         p = jax.jit(jax.vmap(disc.gradient))(us)
@@ -293,3 +314,16 @@ def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, lim
         "manifold": type(equation.manifold).__name__ if equation.manifold is not None else "euclidean",
     }
     return Solution(t=jnp.asarray(ts, dtype), u=us, grid=grid, p=p, n_steps=int(n), metadata=meta)
+
+
+def _raise_on_status(status, t_bad, ibad, n, grid, disc, sch, equation, max_steps, t1):
+    """Turn the stepper's status into BlowUpError (1: non-finite, 3: step collapsed) or
+    QShockInputError (2: ``max_steps`` exhausted)."""
+    if status == 1:
+        raise BlowUpError(t_bad, _location(grid, disc.field_shape, ibad), n,
+                          f"{sch.name} scheme, equation {equation.name}")
+    if status == 2:
+        raise QShockInputError(f"time stepping stopped after max_steps={max_steps} steps before t1={t1}; "
+                               "raise max_steps or coarsen the grid")
+    if status == 3:
+        raise BlowUpError(t_bad, (float("nan"),) * grid.ndim, n, "time step collapsed to zero")
