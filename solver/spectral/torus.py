@@ -253,53 +253,79 @@ def solve_spectral(equation, grid: Grid, u0, t1, *, save_at: Optional[Sequence[f
     """
     t1, u0, dtype, vector = _check_inputs(equation, grid, u0, t1, dtype)
     save_at = _check_save_at(save_at, t1)
-    if method not in ("etdrk4", "diffrax"):
+    if method not in SPECTRAL_METHODS:
         raise QShockInputError(f"unknown spectral method {method!r}; expected 'etdrk4' or 'diffrax'")
+    dt = _step_bound(equation, grid, u0, save_at, dt, steps_per_output)
+    lead = 1 if vector else 0
+    ax = tuple(range(lead, lead + grid.ndim))
+    L = linear_symbol(grid, equation.nu)
+    N, inv = _operators(equation, grid, jnp.dtype(dtype).name, lead, dealias)
+    v0 = jnp.fft.rfftn(jnp.asarray(u0, dtype), axes=ax)
+    opts = {"dt": dt, "steps_per_output": steps_per_output, "contour_points": contour_points, "rtol": rtol,
+            "atol": atol, "dtype": dtype, "lead": lead, "u0": u0}
+    us, n_total, meta_dt, extra = SPECTRAL_METHODS[method](N, L, v0, inv, save_at, grid, opts)
+    us = jnp.asarray(us)
+    tail = _warn_if_underresolved(equation, grid, us, resolution_tol, dealias)
+    p = spectral_gradient(us, grid) if isinstance(equation, HamiltonJacobi) else None
+    meta = {"equation": equation.name, "scheme": "spectral", "method": method, "nu": equation.nu, "dt": meta_dt,
+            "dtype": str(jnp.dtype(dtype)), "dealias": dealias, "spectral_tail": tail, **extra}
+    return Solution(t=jnp.asarray(save_at, dtype), u=us, grid=grid, p=p, n_steps=n_total, metadata=meta)
+
+
+def _step_bound(equation, grid: Grid, u0, save_at, dt, steps_per_output) -> float:
+    """Validated ETDRK4 step bound (or initial adaptive step): ``dt``, else :func:`default_dt`."""
     if steps_per_output is not None and (int(steps_per_output) != steps_per_output or steps_per_output < 1):
         raise QShockInputError(f"steps_per_output must be a positive integer, got {steps_per_output!r}")
     if dt is not None and not (math.isfinite(float(dt)) and float(dt) > 0):
         raise QShockInputError(f"dt must be a positive number, got {dt!r}")
-    nu = equation.nu
     if dt is None:
         dt = default_dt(equation, grid, u0)
         if not math.isfinite(dt):
             dt = max(float(save_at[-1]), 1e-300)
-    dt = float(dt)
+    return float(dt)
 
-    d = grid.ndim
-    lead = 1 if vector else 0
-    ax = tuple(range(lead, lead + d))
-    L = linear_symbol(grid, nu)
-    N, inv = _operators(equation, grid, jnp.dtype(dtype).name, lead, dealias)
-    v0 = jnp.fft.rfftn(jnp.asarray(u0, dtype), axes=ax)
 
-    if method == "etdrk4":
-        n_steps, hs, tab_idx = _plan_steps(save_at, dt, steps_per_output)
-        tabs = [etdrk4_coefficients(L, h, contour_points, dtype=dtype) for h in hs]
-        coefs = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *tabs)
-        h_int = np.where(n_steps > 0, np.diff(np.concatenate([[0.0], save_at])) / np.maximum(n_steps, 1), 0.0)
-        us, ok, done, t_ok, v_last = _etdrk4_jit(N, coefs, v0, jnp.asarray(n_steps), jnp.asarray(tab_idx),
-                                                 jnp.asarray(h_int), inv)
-        n_total = int(done)
-        if not bool(ok):
-            _raise_blowup(v_last, grid, float(t_ok), n_total, lead)
-        meta_dt = float(np.max(h_int)) if h_int.size else 0.0
-        extra = {"contour_points": contour_points}
-    else:
-        from ._imex import imex_solve
-        rtol = rtol if rtol is not None else (1e-10 if dtype == jnp.float64 else 1e-5)
-        atol = atol if atol is not None else rtol
-        us, n_total, ok, info = imex_solve(N, L, v0, save_at, dt, rtol, atol, inv, dtype)
-        if not ok:
-            good = [i for i in range(us.shape[0]) if np.all(np.isfinite(np.asarray(us[i])))]
-            i = good[-1] if good else 0
-            last = np.asarray(us[i]) if good else np.asarray(u0)
-            _raise_blowup(jnp.fft.rfftn(jnp.asarray(last), axes=ax), grid, float(save_at[i]) if good else 0.0,
-                          n_total, lead, detail=info)
-        meta_dt = dt
-        extra = {"rtol": rtol, "atol": atol, "imex": "KenCarp4"}
+def _run_etdrk4(N, L, v0, inv, save_at, grid: Grid, opts):
+    """Fixed-step ETDRK4 (Kassam–Trefethen contour coefficients per distinct step), jitted scan."""
+    n_steps, hs, tab_idx = _plan_steps(save_at, opts["dt"], opts["steps_per_output"])
+    tabs = [etdrk4_coefficients(L, h, opts["contour_points"], dtype=opts["dtype"]) for h in hs]
+    coefs = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *tabs)
+    h_int = np.where(n_steps > 0, np.diff(np.concatenate([[0.0], save_at])) / np.maximum(n_steps, 1), 0.0)
+    us, ok, done, t_ok, v_last = _etdrk4_jit(N, coefs, v0, jnp.asarray(n_steps), jnp.asarray(tab_idx),
+                                             jnp.asarray(h_int), inv)
+    n_total = int(done)
+    if not bool(ok):
+        _raise_blowup(v_last, grid, float(t_ok), n_total, opts["lead"])
+    meta_dt = float(np.max(h_int)) if h_int.size else 0.0
+    return us, n_total, meta_dt, {"contour_points": opts["contour_points"]}
 
-    us = jnp.asarray(us)
+
+def _run_imex(N, L, v0, inv, save_at, grid: Grid, opts):
+    """Adaptive IMEX KenCarp4 (diffrax) with ``rtol``/``atol`` (default 1e-10 float64, 1e-5 float32)."""
+    from ._imex import imex_solve
+
+    dtype, dt, lead = opts["dtype"], opts["dt"], opts["lead"]
+    rtol = opts["rtol"] if opts["rtol"] is not None else (1e-10 if dtype == jnp.float64 else 1e-5)
+    atol = opts["atol"] if opts["atol"] is not None else rtol
+    us, n_total, ok, info = imex_solve(N, L, v0, save_at, dt, rtol, atol, inv, dtype)
+    if not ok:
+        ax = tuple(range(lead, lead + grid.ndim))
+        good = [i for i in range(us.shape[0]) if np.all(np.isfinite(np.asarray(us[i])))]
+        i = good[-1] if good else 0
+        last = np.asarray(us[i]) if good else np.asarray(opts["u0"])
+        _raise_blowup(jnp.fft.rfftn(jnp.asarray(last), axes=ax), grid, float(save_at[i]) if good else 0.0,
+                      n_total, lead, detail=info)
+    return us, n_total, dt, {"rtol": rtol, "atol": atol, "imex": "KenCarp4"}
+
+
+#: registered spectral time integrators: name -> ``(N, L, v0, inv, save_at, grid, opts) -> (us, steps, dt, meta)``
+SPECTRAL_METHODS = {"etdrk4": _run_etdrk4, "diffrax": _run_imex}
+
+
+def _warn_if_underresolved(equation, grid: Grid, us, resolution_tol, dealias) -> float:
+    """Relative spectral tail of the snapshots; a :class:`ResolutionWarning` (with the N needed) above
+    ``resolution_tol``. The expected layer width ``4ν/jump`` of the velocity sets the needed N."""
+    nu = equation.nu
     vel = np.asarray(spectral_gradient(us, grid) if isinstance(equation, HamiltonJacobi) else us)
     vel = vel.reshape(vel.shape[0], -1, grid.size)
     jump = float(np.max(np.ptp(vel, axis=-1))) if vel.size else 0.0
@@ -309,14 +335,8 @@ def solve_spectral(equation, grid: Grid, u0, t1, *, save_at: Optional[Sequence[f
         warnings.warn(
             f"spectral solve under-resolved: relative spectral tail {tail:.2e} > {resolution_tol:.0e} "
             f"(viscous layer not resolved by N={max(grid.shape)}); use N >= {n_needed} per axis "
-            f"(or a larger nu) to avoid Gibbs oscillations", ResolutionWarning, stacklevel=2)
-
-    p = None
-    if isinstance(equation, HamiltonJacobi):
-        p = spectral_gradient(us, grid)
-    meta = {"equation": equation.name, "scheme": "spectral", "method": method, "nu": nu, "dt": meta_dt,
-            "dtype": str(jnp.dtype(dtype)), "dealias": dealias, "spectral_tail": tail, **extra}
-    return Solution(t=jnp.asarray(save_at, dtype), u=us, grid=grid, p=p, n_steps=n_total, metadata=meta)
+            f"(or a larger nu) to avoid Gibbs oscillations", ResolutionWarning, stacklevel=3)
+    return tail
 
 
 def _raise_blowup(v_last, grid: Grid, t, steps, lead, detail=""):
