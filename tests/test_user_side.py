@@ -354,3 +354,36 @@ def test_shocks_json_method_and_seam_warning(capsys):
     assert main(base + ["--domain", "0:1", "--ic", "sin(x)", "--t1", "0.3"]) == 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "periodic seam x=0 | x=1" in err
+
+
+def test_metrics_nc_is_self_describing(tmp_path):
+    """metrics.nc of a run directory: long_name/units everywhere, Conventions, history, umask permissions;
+    the CF checker (when installed) finds no high-priority problem."""
+    import types
+
+    from qshock.experiments.lab.runstore import RunStore
+    from qshock.experiments.lab.training import TrainConfig
+
+    cfg = TrainConfig(model="mlp", data="digits", lr=0.1, steps=4, seeds=(0, 1))
+    res = types.SimpleNamespace(config=cfg, step_metrics={"loss": np.ones((2, 4)), "lr": np.full((2, 4), 0.1)},
+                                obs={"sharpness": np.ones((2, 3, 2)), "q_scale_norm": np.zeros((2, 3))},
+                                obs_steps=np.array([0, 2, 4]), wall_time=1.0, steps_per_second=4.0)
+    st = RunStore(str(tmp_path / "run"))
+    old = os.umask(0o022)
+    try:
+        st.write_config(cfg, argv=["qshock", "train", "--lr", "0.1"])
+        path = st.write_metrics(res)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    ds = xr.open_dataset(path)
+    for v in ds.variables:
+        assert ds[v].attrs.get("long_name") and ds[v].attrs.get("units"), v
+    assert ds.attrs["Conventions"] == "CF-1.8" and ds.attrs["history"].endswith("qshock train --lr 0.1")
+    assert ds["obs_sharpness"].attrs["long_name"].startswith("top Hessian eigenvalues")
+    cc = pytest.importorskip("compliance_checker.runner")
+    report = tmp_path / "cf.json"
+    cc.CheckSuite.load_all_available_checkers()
+    cc.ComplianceChecker.run_checker(path, ["cf:1.8"], 0, "normal", output_filename=str(report), output_format="json")
+    high = [m for r in json.loads(report.read_text())["cf:1.8"]["high_priorities"] for m in r.get("msgs", [])]
+    assert not high, high

@@ -44,6 +44,19 @@ __all__ = ["RunStore", "atomic_write_bytes", "atomic_savefig", "write_figures", 
 
 KEEP_CHECKPOINTS = 3
 
+#: long_name and units of the metrics.nc variables (others: the name with spaces, units "1")
+METRIC_DESCRIPTIONS = {
+    "seed": ("random seed", "1"), "step": ("optimisation step", "1"), "obs_step": ("observation step", "1"),
+    "loss": ("mini-batch loss before the update", "1"), "accuracy": ("mini-batch accuracy", "1"),
+    "grad_norm": ("Euclidean norm of the mini-batch gradient", "1"), "lr": ("learning rate", "1"),
+    "update_proj": ("update projected on the top Hessian eigenvector", "1"),
+    "train_loss": ("loss on the sharpness batch", "1"), "train_accuracy": ("accuracy on the sharpness batch", "1"),
+    "test_loss": ("test-set loss", "1"), "test_accuracy": ("test-set accuracy", "1"),
+    "sharpness": ("top Hessian eigenvalues (Lanczos)", "1"),
+    "quotient_sharpness": ("top eigenvalue of the Hessian on the quotient", "1"),
+    "precond_sharpness": ("top eigenvalue of the Adam-preconditioned Hessian", "1"),
+}
+
 # ---------------------------------------------------------------- interrupt bookkeeping
 _LOCK = threading.Lock()  # held while a temporary is registered or renamed into place
 _TEMPS: set = set()  # temporaries being written
@@ -364,7 +377,35 @@ class RunStore:
         attrs.update(wall_time=float(res.wall_time), steps_per_second=float(res.steps_per_second))
         ds = xr.Dataset(vars_, coords={"seed": seeds, "step": np.arange(nsteps), "obs_step": res.obs_steps},
                         attrs=attrs)
-        return write_netcdf(ds, os.path.join(self.path, "metrics.nc"))
+        return write_netcdf(self._describe(ds), os.path.join(self.path, "metrics.nc"))
+
+    def _describe(self, ds):
+        """CF attributes: ``long_name``/``units`` on every variable, ``Conventions``, ``history``, ``source``."""
+        import datetime
+
+        from qshock import __version__
+
+        doc = {}
+        try:
+            doc = self.read_config() or {}
+        except QShockInputError:
+            pass
+        cmd = " ".join(str(a) for a in doc.get("argv", sys.argv))
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ds.attrs.update(Conventions="CF-1.8", title=f"qshock training metrics ({ds.attrs.get('model')} on "
+                        f"{ds.attrs.get('data')})", history=f"{now}: {cmd}", source=f"qshock {__version__}",
+                        qshock_version=__version__, command_line=cmd, partial=0)
+        for name in ds.variables:
+            base = name[4:] if name.startswith("obs_") else name
+            long_name, units = METRIC_DESCRIPTIONS.get(base, (base.replace("_", " "), "1"))
+            if name.startswith("obs_"):
+                long_name += " (at observation steps)"
+            ds[name].attrs.setdefault("long_name", long_name)
+            ds[name].attrs.setdefault("units", units)
+        ds = ds.assign_coords({k: ds[k].astype(np.int32) for k in ("seed", "step", "obs_step")})  # CF-1.8: no int64
+        for name in ("seed", "step", "obs_step"):
+            ds[name].encoding["_FillValue"] = None
+        return ds
 
     def write_events(self, events) -> None:
         atomic_write_bytes(os.path.join(self.path, "events.json"), json.dumps(events, indent=1).encode())
