@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .errors import ManifoldError
+from .types import Christoffel, Covector, Embedded, Matrix, Point, Scalar, Tangent
 
 __all__ = ["Manifold", "FACE_KINDS"]
 
@@ -83,7 +84,7 @@ class Manifold(eqx.Module):
 
     # ---------------------------------------------------------------- chart (abstract)
     @abc.abstractmethod
-    def metric(self, x: jax.Array) -> jax.Array:
+    def metric(self, x: Point) -> Matrix:
         """The metric tensor g_ij(x), shape (d, d), at one chart point x of shape (d,)."""
 
     @property
@@ -116,11 +117,11 @@ class Manifold(eqx.Module):
         """Name of the chart in use."""
         return "default"
 
-    def to_embedding(self, x: jax.Array) -> jax.Array:
+    def to_embedding(self, x: Point) -> Embedded:
         """Chart point -> point of the embedding space (identity unless overridden)."""
         return jnp.asarray(x)
 
-    def from_embedding(self, X: jax.Array) -> jax.Array:
+    def from_embedding(self, X: Embedded) -> Point:
         """Embedding point -> chart point (identity unless overridden)."""
         return jnp.asarray(X)
 
@@ -170,7 +171,7 @@ class Manifold(eqx.Module):
                 raise ManifoldError(f"invalid point for {desc}: {msg}")
         return arr
 
-    def wrap(self, x: jax.Array) -> jax.Array:
+    def wrap(self, x: Point) -> Point:
         """Map periodic coordinates into ``[lower, upper)``; other axes unchanged."""
         lower, upper = self.domain
         per = np.asarray(self.periodic)
@@ -190,11 +191,11 @@ class Manifold(eqx.Module):
         return jnp.where(per, dx - span * jnp.round(dx / span), dx)
 
     # ---------------------------------------------------------------- derived by autodiff
-    def inverse_metric(self, x: jax.Array) -> jax.Array:
+    def inverse_metric(self, x: Point) -> Matrix:
         """g^{ij}(x) = (g_ij(x))^{-1}."""
         return jnp.linalg.inv(self.metric(x))
 
-    def log_sqrt_det(self, x: jax.Array) -> jax.Array:
+    def log_sqrt_det(self, x: Point) -> Scalar:
         """log √G = ½ log det g_ij (a weighted manifold returns its log volume density)."""
         return 0.5 * jnp.linalg.slogdet(self.metric(x))[1]
 
@@ -203,36 +204,36 @@ class Manifold(eqx.Module):
         """True when ``log_sqrt_det`` is a weight other than ½ log det g (e.g. r^{n−1} on R^n/O(n))."""
         return False
 
-    def volume_density(self, x: jax.Array) -> jax.Array:
+    def volume_density(self, x: Point) -> Scalar:
         """√G (the Riemannian volume density, or the weight of a weighted manifold)."""
         return jnp.exp(self.log_sqrt_det(x))
 
-    def christoffel(self, x: jax.Array) -> jax.Array:
+    def christoffel(self, x: Point) -> Christoffel:
         """Γ[k, i, j] = Γ^k_ij = ½ g^{kl}(∂_i g_jl + ∂_j g_il − ∂_l g_ij)."""
         return _christoffel_from_metric(self.metric, self.inverse_metric(x), x)
 
-    def gradient(self, f: Callable, x: jax.Array) -> jax.Array:
+    def gradient(self, f: Callable, x: Point) -> Tangent:
         """Riemannian gradient (∇_g f)^i = g^{ij} ∂_j f."""
         return self.inverse_metric(x) @ jax.grad(f)(x)
 
-    def divergence(self, V: Callable, x: jax.Array) -> jax.Array:
+    def divergence(self, V: Callable, x: Point) -> Scalar:
         """div V = G^{-1/2} ∂_i(G^{1/2} V^i) = ∂_i V^i + V^i ∂_i log √G, for a vector field V(x)."""
         Vx, jac = V(x), jax.jacfwd(V)(x)
         return jnp.trace(jac) + Vx @ jax.grad(self.log_sqrt_det)(x)
 
-    def laplace_beltrami(self, f: Callable, x: jax.Array) -> jax.Array:
+    def laplace_beltrami(self, f: Callable, x: Point) -> Scalar:
         """Δ_g f = G^{-1/2} ∂_i(G^{1/2} g^{ij} ∂_j f) (non-positive operator)."""
         return self.divergence(lambda y: self.gradient(f, y), x)
 
-    def norm(self, x: jax.Array, v: jax.Array) -> jax.Array:
+    def norm(self, x: Point, v: Tangent) -> Scalar:
         """|v|_g = sqrt(g_ij v^i v^j) for a tangent vector v at x."""
         return jnp.sqrt(v @ self.metric(x) @ v)
 
-    def hamiltonian(self, x: jax.Array, p: jax.Array) -> jax.Array:
+    def hamiltonian(self, x: Point, p: Covector) -> Scalar:
         """H(x, p) = ½ g^{ij}(x) p_i p_j for a covector p."""
         return 0.5 * p @ self.inverse_metric(x) @ p
 
-    def geodesic_rhs(self, x: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def geodesic_rhs(self, x: Point, v: Tangent) -> tuple[Tangent, Tangent]:
         """Geodesic equation as a first-order system: (ẋ, v̇) = (v, −Γ^k_ij v^i v^j)."""
         return v, -jnp.einsum("kij,i,j->k", self.christoffel(x), v, v)
 
@@ -247,14 +248,14 @@ class Manifold(eqx.Module):
         )
         return sol.ys[0][0], sol.ys[1][0]
 
-    def exp(self, x: jax.Array, v: jax.Array, t: float = 1.0) -> jax.Array:
+    def exp(self, x: Point, v: Tangent, t: float = 1.0) -> Point:
         """Exponential map exp_x(t v): the geodesic ODE integrated with diffrax Tsit5 (rtol 1e-12)."""
         x = jnp.asarray(x, dtype=jnp.result_type(float))
         v = jnp.asarray(v, dtype=x.dtype)
         y, _ = self._integrate_geodesic(x, v, jnp.asarray(t, dtype=x.dtype), diffrax.RecursiveCheckpointAdjoint())
         return self.wrap(y)
 
-    def log(self, x: jax.Array, y: jax.Array) -> jax.Array:
+    def log(self, x: Point, y: Point) -> Tangent:
         """Logarithm log_x(y): the v with exp_x(v) = y, by damped Newton shooting.
 
         Starts from the second-order guess v0 = Δ + ½Γ(Δ, Δ), Δ = y − x (nearest periodic image).
@@ -298,6 +299,6 @@ class Manifold(eqx.Module):
         v0 = dx + 0.5 * jnp.einsum("kij,i,j->k", self.christoffel(x), dx, dx)  # 2nd-order guess
         return jax.lax.custom_root(shoot, v0, solve, tangent_solve)
 
-    def distance(self, x: jax.Array, y: jax.Array) -> jax.Array:
+    def distance(self, x: Point, y: Point) -> Scalar:
         """Geodesic distance |log_x(y)|_g."""
         return self.norm(x, self.log(x, y))

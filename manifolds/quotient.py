@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from .base import Manifold
+from .types import Conserved, OrbitTangents, Parameters, Point, Scalar, Tangent
 
 __all__ = ["Quotient"]
 
@@ -32,30 +33,30 @@ class Quotient(Manifold):
         """Dimension of the total (raw parameter) space Θ."""
 
     @abc.abstractmethod
-    def project(self, theta: jax.Array) -> jax.Array:
+    def project(self, theta: Parameters) -> Point:
         """π: raw parameters θ -> chart coordinates x of the quotient (G-invariant)."""
 
     @abc.abstractmethod
-    def section(self, x: jax.Array) -> jax.Array:
+    def section(self, x: Point) -> Parameters:
         """A lift s(x) ∈ Θ with π(s(x)) = x."""
 
     @abc.abstractmethod
-    def conserved(self, theta: jax.Array) -> jax.Array:
+    def conserved(self, theta: Parameters) -> Conserved:
         """Quantity conserved by gradient flow θ' = −∇L(θ) of any G-invariant loss L."""
 
     @abc.abstractmethod
-    def group_action(self, theta: jax.Array, g) -> jax.Array:
+    def group_action(self, theta: Parameters, g) -> Parameters:
         """Apply the group element g to raw parameters θ."""
 
     @abc.abstractmethod
     def random_group_element(self, key: jax.Array):
         """A random group element (for invariance tests)."""
 
-    def orbit_tangents(self, theta: jax.Array) -> jax.Array:
+    def orbit_tangents(self, theta: Parameters) -> OrbitTangents:
         """Columns spanning the tangent space of the orbit G·θ (default: none, discrete G)."""
         return jnp.zeros((jnp.size(theta), 0), dtype=jnp.result_type(theta, float))
 
-    def log_orbit_volume(self, x: jax.Array) -> jax.Array:
+    def log_orbit_volume(self, x: Point) -> Scalar:
         """log V(x) = ½ log det(JᵀJ), J = orbit tangents at the section point s(x).
 
         For a discrete group this is 0 (no drift); for a Lie group it is the log volume
@@ -66,6 +67,6 @@ class Quotient(Manifold):
             return jnp.zeros((), dtype=jnp.result_type(x, float))
         return 0.5 * jnp.linalg.slogdet(J.T @ J)[1]
 
-    def noise_drift(self, x: jax.Array, nu: float) -> jax.Array:
+    def noise_drift(self, x: Point, nu: float) -> Tangent:
         """Drift ν ∇_g log V(x) that isotropic noise of strength ν acquires on the quotient."""
         return nu * self.gradient(self.log_orbit_volume, x)
