@@ -387,3 +387,41 @@ def test_metrics_nc_is_self_describing(tmp_path):
     cc.ComplianceChecker.run_checker(path, ["cf:1.8"], 0, "normal", output_filename=str(report), output_format="json")
     high = [m for r in json.loads(report.read_text())["cf:1.8"]["high_priorities"] for m in r.get("msgs", [])]
     assert not high, high
+
+
+def test_training_figures_show_drifts_with_labels(tmp_path):
+    """Observables are drawn as q - q(0) with labelled axes and no offset text; log axes keep zeros."""
+    import types
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from qshock.experiments.lab import runstore
+    from qshock.experiments.lab.training import TrainConfig
+
+    cfg = TrainConfig(model="mlp", data="digits", lr=0.1, steps=4)
+    conserved = 1e6 + np.array([[0.0, 1e-10, -2e-10]])  # round-off around a large conserved value
+    res = types.SimpleNamespace(config=cfg, step_metrics={"loss": np.array([[1.0, 0.0, 0.5, 0.25]])},
+                                obs={"sharpness": np.ones((1, 3, 1)), "q_scale_norm": conserved},
+                                obs_steps=np.array([0, 2, 4]), wall_time=1.0, steps_per_second=4.0)
+    st = runstore.RunStore(str(tmp_path / "run"))
+    st.write_metrics(res)
+    captured = []
+    orig = runstore.atomic_savefig
+    runstore.atomic_savefig = lambda fig, path, **kw: (captured.append(fig), orig(fig, path, **kw))[1]
+    try:
+        files = runstore.write_figures(st.path, ("png",))
+    finally:
+        runstore.atomic_savefig = orig
+    assert len(files) == 3 and all(os.path.getsize(f) > 1000 for f in files)
+    loss_ax, sharp_ax, obs_ax = captured[0].axes[0], captured[1].axes[0], captured[2].axes[0]
+    assert (loss_ax.get_xlabel(), loss_ax.get_ylabel()) == ("step", "mini-batch loss")
+    assert min(loss_ax.get_lines()[0].get_ydata()) > 0  # the exact zero stays on the log axis
+    assert sharp_ax.get_ylabel().startswith("sharpness")
+    assert (obs_ax.get_xlabel(), obs_ax.get_ylabel()) == ("step", "q − q(0)")
+    assert np.array_equal(obs_ax.get_lines()[0].get_ydata(), (conserved - conserved[:, :1])[0])  # the round-off
+    captured[2].canvas.draw()
+    assert obs_ax.yaxis.get_offset_text().get_text() == ""
+    plt.close("all")

@@ -367,6 +367,12 @@ def cmd_figures(args) -> int:
     if os.path.isfile(args.run_dir):
         hint = "; draw a solution file with: qshock plot FILE.nc" if args.run_dir.endswith(".nc") else ""
         raise _InputError(f"{args.run_dir} is a file, not a run directory{hint}")
+    if os.path.isdir(args.run_dir):
+        from qshock.experiments.cli.guard import check_output_dir
+        from qshock.experiments.lab.runstore import track_output
+
+        check_output_dir(os.path.join(args.run_dir, "figures"), "figures")
+        track_output(args.run_dir)  # an interrupt sweeps the figure temporaries
     from qshock.experiments.studies.figures import run as run_figures
 
     return run_figures(args)
@@ -385,6 +391,11 @@ def cmd_plot(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from qshock.experiments.cli.guard import check_output_dir
+    from qshock.experiments.lab.runstore import track_output
+
+    check_output_dir(args.out, "--out")
+    track_output(args.out)  # an interrupted demo leaves no half-written folder it created
     from qshock.experiments.cli.demo import run as run_demo
 
     return run_demo(args)
