@@ -35,6 +35,14 @@ def test_verify_fails_when_first_order_flux_is_injected_for_weno5():
     assert not swapped[0].passed and abs(float(swapped[0].measured) - 1.0) < 0.3
 
 
+@pytest.mark.slow
+def test_full_run_only_rows_pass():
+    """The two rows `--quick` leaves out (S² detection, 20 random data): about a minute."""
+    names = ["Curved shock detected on S²", "Random periodic data: predicted vs detected"]
+    rows = run_checks(quick=False, only=names)
+    assert [r.check for r in rows] == names and all(r.status == PASS for r in rows), [r.measured for r in rows]
+
+
 def test_shocks_cli_json_sin(capsys):
     code = main(["shocks", "--equation", "burgers", "--domain", "0:2*pi", "--n", "256", "--ic", "sin(x)",
                  "--t1", "1.5", "--json"])
