@@ -74,6 +74,18 @@ def test_cli_hj_fv_order(tmp_path, scheme):
     assert _order(errs) >= HJ_ORDER[scheme], (scheme, errs)
 
 
+def test_cli_viscous_hj_circle_weno5_order(tmp_path):
+    """Quick 1-D companion of the torus test below: viscous HJ against Cole–Hopf, WENO5, order ≥ 3.8."""
+    errs = []
+    for n in (32, 64):
+        ds = _solve(tmp_path, ["--equation", "hj", "--domain", "0:2*pi", "--n", str(n), "--ic", "cos(x) + 0.5*sin(2*x)",
+                               "--nu", "0.3", "--t1", "0.4", "--scheme", "weno5"])
+        exact = cole_hopf_hj_torus(lambda x: jnp.cos(x) + 0.5 * jnp.sin(2 * x), (n,), (2 * np.pi,), 0.4, 0.3)
+        errs.append(float(np.max(np.abs(ds["u"].values[-1] - np.asarray(exact)))))
+    assert _order(errs) >= 3.8, errs
+
+
+@pytest.mark.slow
 def test_cli_viscous_hj_torus_weno5_order(tmp_path):
     """Issue 15: 2.00 from the CLI with cell averages; ≥ 3.8 with point values at the centres."""
     ic = "cos(x) + 0.5*sin(x + y)"

@@ -300,35 +300,13 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
     T = sphere_transform(L, sampling, nlat, nlon)
     u = _samples(u0, T)
     nu = equation.nu
-    valid = T.valid()
-    lam = T.degrees() * (T.degrees() + 1)
-    decay = np.exp(-nu * np.multiply.outer(ts, lam)) * valid  # (nt, L, L)
-
+    decay = np.exp(-nu * np.multiply.outer(ts, T.degrees() * (T.degrees() + 1))) * T.valid()  # (nt, L, L)
     if isinstance(equation, Heat):
         c0 = T.analysis(u)
-        out = np.asarray(T.synthesis(decay * c0))
-        p = None
         _check_band(T, u, c0, "u0")
+        out, p = np.asarray(T.synthesis(decay * c0)), None
     else:
-        umin = float(u.min())
-        phi0 = np.exp(-(u - umin) / (2 * nu))
-        c0 = T.analysis(phi0)
-        _check_band(T, phi0, c0, "phi0 = exp(-u0/2nu)")
-        ct = decay * c0
-        phi = np.asarray(T.synthesis(ct))
-        bad = ~(phi > 0)
-        if np.any(bad):
-            k, i, j = np.argwhere(bad)[0]
-            raise QShockInputError(
-                f"Cole–Hopf: phi = exp(-u/2nu) is not positive at {int(bad.sum())} nodes (first at t={ts[k]:.4g}, "
-                f"theta={T.theta[i]:.4g}, phi={T.phi[j]:.4g}); the data are not resolved at L={L} for nu={nu}: "
-                f"increase L or nu")
-        out = umin - 2 * nu * np.log(phi)
-        dth = np.asarray(T.synthesis(ct, T.dP))
-        mm = np.arange(T.L)[:, None] * 1j
-        dph = np.asarray(T.synthesis(mm * ct))
-        p = np.stack([-2 * nu * dth / phi, -2 * nu * dph / phi], axis=1)
-
+        out, p = _cole_hopf_sphere(T, u, nu, ts, decay)
     meta = {"equation": equation.name, "scheme": "spectral", "method": "spherical-harmonic",
             "nu": nu, "L": int(L), "sampling": T.sampling, "dt": 0.0,
             "theta_nodes": tuple(float(v) for v in T.theta), "phi_nodes": tuple(float(v) for v in T.phi)}
@@ -338,11 +316,33 @@ def solve_sphere(equation, u0: Union[Callable, np.ndarray], L: int, t1: float, *
                     n_steps=0, metadata=meta, coords=coords)
 
 
-def _check_band(T: SphereTransform, f, c, name, tol: float = 1e-8):
+def _cole_hopf_sphere(T: SphereTransform, u, nu, ts, decay):
+    r"""Viscous HJ by Cole–Hopf: :math:`\varphi = e^{-(u_0 - \min u_0)/2\nu}` decays exactly per degree;
+    returns ``u = min u0 − 2ν log φ`` and ``p = (∂_θ u, ∂_φ u) = −2ν ∇φ/φ`` (shape ``(nt, 2, Nθ, Nφ)``)."""
+    umin = float(u.min())
+    phi0 = np.exp(-(u - umin) / (2 * nu))
+    c0 = T.analysis(phi0)
+    _check_band(T, phi0, c0, "phi0 = exp(-u0/2nu)", stacklevel=4)
+    ct = decay * c0
+    phi = np.asarray(T.synthesis(ct))
+    bad = ~(phi > 0)
+    if np.any(bad):
+        k, i, j = np.argwhere(bad)[0]
+        raise QShockInputError(
+            f"Cole–Hopf: phi = exp(-u/2nu) is not positive at {int(bad.sum())} nodes (first at t={ts[k]:.4g}, "
+            f"theta={T.theta[i]:.4g}, phi={T.phi[j]:.4g}); the data are not resolved at L={T.L} for nu={nu}: "
+            f"increase L or nu")
+    out = umin - 2 * nu * np.log(phi)
+    dth = np.asarray(T.synthesis(ct, T.dP))
+    dph = np.asarray(T.synthesis(np.arange(T.L)[:, None] * 1j * ct))
+    return out, np.stack([-2 * nu * dth / phi, -2 * nu * dph / phi], axis=1)
+
+
+def _check_band(T: SphereTransform, f, c, name, tol: float = 1e-8, stacklevel: int = 3):
     """Warn when ``f`` is not captured by degrees < L (round trip error relative to max|f|)."""
     back = np.asarray(T.synthesis(c))
     err = float(np.max(np.abs(back - f)) / max(np.max(np.abs(f)), 1e-300))
     if err > tol:
         warnings.warn(f"{name} is not band-limited to L={T.L} (round-trip error {err:.1e}); increase L "
-                      f"(try L >= {2 * T.L})", ResolutionWarning, stacklevel=3)
+                      f"(try L >= {2 * T.L})", ResolutionWarning, stacklevel=stacklevel)
     return err
