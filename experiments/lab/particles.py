@@ -302,24 +302,33 @@ def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunks: int, br
         def rebuild(s):
             x, _, _, cm, km, nb = s
             nbr, occ, most = build(x)
-            return x, x, nbr, jnp.maximum(cm, occ.max()).astype(cm.dtype), jnp.maximum(km, most.max()).astype(km.dtype), nb + 1
+            cm, km = jnp.maximum(cm, occ.max()).astype(cm.dtype), jnp.maximum(km, most.max()).astype(km.dtype)
+            return x, x, nbr, cm, km, nb + 1
 
-        def step(t, c):
-            geo, tabs, nsum, _ = c
-            x, xref = geo[0], geo[1]
-            moved = jnp.max(jnp.sum(minimum_image(x - xref, L) ** 2, -1))
-            geo = jax.lax.cond(moved > (0.5 * skin) ** 2, rebuild, lambda s: s, geo)
+        def need(geo):
+            return jnp.max(jnp.sum(minimum_image(geo[0] - geo[1], L) ** 2, -1)) > (0.5 * skin) ** 2
+
+        def step(c):
+            geo, tabs, t, nsum, _ = c
             salt = _mix(seeds ^ _mix(t.astype(jnp.uint32)))
             dx, na, e = disp(geo[0], geo[2], sigma, pars, salt)
             tabs = jnp.where((tabs < 0) & (na == 0), t, tabs)
             geo = ((geo[0] + dx) % L,) + geo[1:]
-            return geo, tabs, nsum + na.astype(jnp.int32), e.astype(x.dtype)
+            return geo, tabs, t + 1, nsum + na.astype(jnp.int32), e.astype(x0.dtype)
 
         def body(s):
+            """One record: segments of steps between list rebuilds (the rebuild test runs before
+            every step, the rebuild itself only between segments)."""
             geo, tabs, i, fa, en = s
+            end = (i + 1) * chunk
+
+            def segment(c):
+                c = (jax.lax.cond(need(c[0]), rebuild, lambda g: g, c[0]),) + c[1:]
+                return jax.lax.while_loop(lambda c: (c[2] < end) & ~need(c[0]), step, c)
+
             zero = jnp.zeros(tabs.shape, jnp.int32)
-            geo, tabs, nsum, e = jax.lax.fori_loop(i * chunk, (i + 1) * chunk, step,
-                                                   (geo, tabs, zero, jnp.zeros(tabs.shape, x0.dtype)))
+            c = (geo, tabs, i * chunk, zero, jnp.zeros(tabs.shape, x0.dtype))
+            geo, tabs, _, nsum, e = jax.lax.while_loop(lambda c: c[2] < end, segment, c)
             fa = fa.at[:, i].set(nsum / (n * chunk))
             return geo, tabs, i + 1, fa, en.at[:, i].set(e)
 
