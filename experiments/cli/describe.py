@@ -80,10 +80,8 @@ def solution_dataset(sol, *, ic: str, t1: float, command_line, version: str, ham
                     manifold=meta_man, chart=meta_chart)
     # non-dimensional time: no CF time axis (that needs "units since epoch"), units "1"
     ds["t"].attrs.update(long_name="time (non-dimensional)", units="1")
-    for a, name in enumerate(sol.grid.axis_names):
+    for name in sol.grid.axis_names:  # no CF "axis": X/Y would claim longitude/latitude
         ds[name].attrs.update(long_name=f"chart coordinate {name}", units=_axis_units(name))
-        if a < 3:
-            ds[name].attrs["axis"] = "XYZ"[a]
     for name in ("t", *sol.grid.axis_names):
         ds[name].encoding["_FillValue"] = None  # CF: coordinate variables carry no fill value
     lu, lp = _field_names(ds.attrs.get("equation", ""))

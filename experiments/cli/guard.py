@@ -79,7 +79,8 @@ def _abort(code: int, message: str) -> None:
         if kept:
             message += f" (run directory {kept[0]} kept; continue it with --resume)"
         try:
-            os.write(2, f"{_STATE['prog']}: {message}\n".encode())
+            lead = "\n" if os.isatty(2) else ""  # off the line of a progress bar
+            os.write(2, f"{lead}{_STATE['prog']}: {message}\n".encode())
         finally:
             os._exit(code)
 

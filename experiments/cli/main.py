@@ -444,8 +444,10 @@ def main(argv=None) -> int:
 
     if argv is None:
         guard.install()
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-"):
+        guard.set_prog(f"qshock {argv[0]}")  # an interrupt while parsing already names the command
+    parser = build_parser()
     args = parser.parse_args(_join_negative_values(argv, parser))
     args.command_line = ["qshock", *argv]  # recorded by the writers (NetCDF attrs, run directories)
     if args.command is None:
