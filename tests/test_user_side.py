@@ -306,8 +306,6 @@ EXAMPLES = os.path.join(ROOT, "examples")
 @pytest.mark.parametrize("name", sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".toml")))
 def test_example_configs_are_valid(name):
     """Every example config is accepted: problems build (flags, grid, initial data), studies validate."""
-    import argparse
-
     from qshock.experiments.cli.problem import build_problem
     from qshock.experiments.studies.driver import load_config
 

@@ -14,9 +14,7 @@ and run directories with a checkpoint are kept for ``--resume``
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shlex
 import sys
 
 from qshock.experiments import __version__

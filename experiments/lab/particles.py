@@ -33,7 +33,6 @@ largest cell occupancy and neighbour count are tracked and :func:`check_capacity
 from __future__ import annotations
 
 import math
-from functools import partial
 
 import numpy as np
 
