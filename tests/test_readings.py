@@ -106,6 +106,49 @@ def test_conversions():
                        (lambda: step_of_fold(0.5, 0.0), "eta_eff"), (lambda: step_of_fold(-1.0, 0.1), "tau_star"),
                        (lambda: step_of_coarse_time(1.0, 0.0), "lr"),
                        (lambda: step_map_fold(c, scheme="spectral"), "scheme"),
-                       (lambda: step_map_fold(c, nu=-1.0), "nu"), (lambda: coarse_grain_shock(c, nu=0.0, t_max=0.0), "t_max")]:
+                       (lambda: step_map_fold(c, nu=-1.0), "nu"), (lambda: coarse_grain_shock(c, nu=0.0, t_max=0.0), "t_max"),
+                       (lambda: step_map_fold(c, refine=0), "refine"), (lambda: step_map_fold(c, pad=-1.0), "pad")]:
         with pytest.raises(QShockInputError, match=word):
             call()
+
+
+def test_refined_chart_interpolates_cubic_data_exactly_and_keeps_the_fold():
+    from qshock.experiments.lab.readings import refined
+
+    L = lambda x: x ** 2 / 2 + x ** 3 / 6  # noqa: E731
+    c = _chart(L, 1.0, 33)
+    f = refined(c, 3)
+    x = np.asarray(f.grid().centres())
+    assert f.n == 99 and f.grid().lower == c.grid().lower
+    np.testing.assert_allclose(np.asarray(f.loss), L(x), atol=1e-12)
+    r = step_map_fold(c, refine=3)
+    assert r.detail["refine"] == 3
+    assert abs(r.time * (2 - 1 / 99) - 1) < 0.01
+
+
+def test_step_map_fold_on_a_network_chart_matches_the_iterated_map():
+    # a small tanh network: the chart loss is neither quadratic nor cubic; the solver's fold is
+    # compared with the fold of the GD map iterated on 1,001 points of the chart (autodiff L')
+    k0, k1, k2, k3 = jax.random.split(jax.random.PRNGKey(4), 4)
+    X = jax.random.normal(k0, (32, 3))
+    Y = jnp.sin(X @ jnp.array([1.0, -2.0, 0.5]))[:, None]
+
+    def unpack(t):
+        W1, b1, W2 = t[:18].reshape(6, 3), t[18:24], t[24:30].reshape(1, 6)
+        return W1, b1, W2
+
+    def loss(t):
+        W1, b1, W2 = unpack(t)
+        return 0.5 * jnp.mean((jnp.tanh(X @ W1.T + b1) @ W2.T - Y) ** 2)
+
+    theta = jax.random.normal(k1, (30,)) * 0.8
+    c = loss_chart(loss, theta, m=1, n=129, key=k2, extent=1.5)
+    r = step_map_fold(c)
+    d = c.directions[0]
+    dL = jax.jit(jax.vmap(lambda x: jax.grad(loss)(c.origin + x * d) @ d))
+    h = 3.0 / 129
+    x = np.linspace(-1.5 + h / 2, 1.5 - h / 2, 1001)
+    g = np.asarray(dL(jnp.asarray(x)))
+    t_map = _iterated_map_fold(lambda xx: np.interp(xx, x, g), x[0], x[-1], n_points=1001)
+    assert abs(r.time / t_map - 1) < 0.02, (r.time, t_map, r.uncertainty)
+    assert abs(r.detail["closed_form"] / t_map - 1) < 0.01

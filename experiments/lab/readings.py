@@ -25,7 +25,7 @@ at the faces): exact on quadratic and cubic charts up to a constant, which does 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -64,7 +64,7 @@ def _metric(chart):
     return g, bool(np.allclose(g, np.eye(g.shape[0]), atol=1e-8, rtol=0))
 
 
-def _check(chart, scheme, nu, t_max, n_out, pad):
+def _check(chart, scheme, nu, t_max, n_out, pad, refine=None):
     if not hasattr(chart, "loss") or chart.loss is None:
         raise QShockInputError("chart must be a LossChart with its loss evaluated")
     if not np.all(np.isfinite(np.asarray(chart.loss))):
@@ -75,6 +75,8 @@ def _check(chart, scheme, nu, t_max, n_out, pad):
         raise QShockInputError(f"nu must be a finite number >= 0, got {nu!r}")
     if t_max is not None and not (np.isfinite(t_max) and t_max > 0):
         raise QShockInputError(f"t_max must be a positive number, got {t_max!r}")
+    if refine is not None and not (isinstance(refine, (int, np.integer)) and 1 <= refine <= 16):
+        raise QShockInputError(f"refine must be None or an integer in [1, 16], got {refine!r}")
     if pad is not None and not (np.isfinite(pad) and pad >= 0):
         raise QShockInputError(f"pad must be a number >= 0 (cells per face in units of n), got {pad!r}")
     if not (isinstance(n_out, int) and n_out >= 8):
@@ -163,6 +165,36 @@ def _local_resolution(v0, h, r_local, edge=3):
     return r_local * osc_c / osc, osc_c
 
 
+def refined(chart, k: int):
+    """The chart with its loss interpolated (cubic spline per axis) to ``k``·n cells on the box:
+    no new information, but the solver then resolves the curvature features of the sampled
+    loss (used automatically when the data are under-resolved at t = 0)."""
+    from scipy.interpolate import make_interp_spline
+
+    grid = chart.grid()
+    fine = grid.with_shape(tuple(k * s for s in grid.shape))
+    L = np.asarray(chart.loss, float)
+    for a in range(grid.ndim):  # tensor-product not-a-knot cubic spline: exact on cubics
+        L = make_interp_spline(np.asarray(grid.centres(a)), L, k=3, axis=a)(np.asarray(fine.centres(a)))
+    return replace(chart, n=k * chart.n, loss=L, loss_var=None)
+
+
+def _detect(sol, manifold, nu, res):
+    return detect(sol, manifold=manifold, nu=nu, resolution=res)
+
+
+def _auto_refine(run, chart, refine):
+    """``run(chart) -> (est, extra)`` on the chart, or on :func:`refined` charts: with
+    ``refine=None`` a 1-D chart whose data give no gradient fit (under-resolved at t = 0, where
+    detect's smoothness-jump fallback fires at the first output) is solved again on 4n cells."""
+    k = 1 if refine is None else int(refine)
+    est, extra = run(chart if k == 1 else refined(chart, k))
+    if refine is None and est.method != "gradient-fit" and chart.loss.ndim == 1:
+        k = 4
+        est, extra = run(refined(chart, k))
+    return est, dict(extra, refine=k)
+
+
 def _reading(est, method, detail, t_max):
     detail = dict(detail, t_max=float(t_max), detect_method=est.method, detect=_small(est.details))
     if not est.found:
@@ -180,47 +212,55 @@ def _grad(L, h):
 
 
 def step_map_fold(chart, *, nu: float = 0.0, scheme: str = "weno5", t_max: float | None = None,
-                  n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float | None = None) -> Reading:
+                  n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float | None = None,
+                  refine: int | None = None) -> Reading:
     r"""Reading (ii): fold time τ* of the step map x ↦ x − τ grad_g L, from the Burgers solve.
 
     v₀ = −g⁻¹∇L, solved on the chart box padded by ``pad``·n cells per face (at least 24; default
-    :func:`_default_pad`: 2 in 1-D, 0.5 in 2-D/3-D; the loss continued
-    C¹ with a decaying slope, :func:`_extend_axis`: outflow boundaries then inject no spurious
-    compression) to ``t_max`` (default 1.5× the closed-form fold 1/maxₓλ_max(Hess L) on the box,
+    :func:`_default_pad`: 2 in 1-D, 0.5 in 2-D/3-D; the loss continued C² with decaying
+    curvature, :func:`_extend_axis`: outflow boundaries then inject no spurious compression) to
+    ``t_max`` (default 1.5× the closed-form fold 1/maxₓλ_max(Hess L) on the box,
     ``detail["closed_form"]``) with ``n_out`` outputs. τ* is ``detect``'s gradient-fit time on
     the solution cropped to the chart box, with its resolved-gradient test taken relative to
-    the compressive part of v₀ (``r_local``, :func:`_local_resolution`). The uncertainty is
-    detect's (fit spread plus Δx/osc(v₀)). ``time = inf`` when L has no positive curvature on
-    the box or no fold forms before t_max.
+    the compressive part of v₀ (``r_local``, :func:`_local_resolution`). ``refine``: solve on
+    the loss interpolated to refine·n cells (``None``: 1, and 4 when a 1-D chart is
+    under-resolved, :func:`_auto_refine`; ``detail["refine"]``). The uncertainty is detect's
+    (fit spread plus Δx/osc(v₀)). ``time = inf`` when L has no positive curvature on the box
+    or no fold forms before t_max.
     """
-    _check(chart, scheme, nu, t_max, n_out, pad)
-    pad = _default_pad(chart) if pad is None else float(pad)
+    _check(chart, scheme, nu, t_max, n_out, pad, refine)
     g, flat = _metric(chart)
     m = chart.loss.ndim
     if m >= 2 and not flat:
         raise QShockInputError("step_map_fold: m >= 2 needs an orthonormal chart (metric = I)")
-    grid = chart.grid()
-    cf = predict(HamiltonJacobi(), -np.asarray(chart.loss, float), grid)  # fold of x ↦ x + t∇(−L)
+    cf = predict(HamiltonJacobi(), -np.asarray(chart.loss, float), chart.grid())  # fold of x ↦ x + t∇(−L)
     lam_top = float(np.max(np.asarray(chart.eigenvalues)))
     detail = {"closed_form": float(cf.time), "closed_form_origin": 1.0 / lam_top if lam_top > 0 else math.inf,
-              "nu": float(nu), "n": chart.n, "m": m, "pad": pad}
+              "nu": float(nu), "n": chart.n, "m": m}
     method = f"burgers-fv-{scheme}"
     if not math.isfinite(cf.time):
         return Reading(math.inf, math.nan, (), method, dict(detail, t_max=math.nan))
     t1 = float(t_max or 1.5 * cf.time)
     ts = np.linspace(0.0, t1, n_out)
-    Lp, big, crop = _padded(chart, pad)
-    v0 = -_grad(Lp, big.dx)  # 1-D curved: the covector p = g v of the metric form
     manifold = None if flat else chart.manifold()
-    u0 = v0[0] if m == 1 else v0
-    sol = solve(Burgers(nu=nu, manifold=manifold), big, u0, t1, scheme=scheme, save_at=ts, cfl=cfl)
-    vel0 = (v0 if flat else v0 / g[0, 0])[(slice(None),) + crop]
-    res, osc_c = _local_resolution(vel0, grid.dx, r_local)
-    est = detect(_crop(sol, grid, crop), manifold=manifold, nu=nu, resolution=res)
-    return _reading(est, method, dict(detail, resolution=res, osc_compressive=osc_c), t1)
+
+    def run(ch):
+        p = _default_pad(ch) if pad is None else float(pad)
+        grid = ch.grid()
+        Lp, big, crop = _padded(ch, p)
+        v0 = -_grad(Lp, big.dx)  # 1-D curved: the covector p = g v of the metric form
+        sol = solve(Burgers(nu=nu, manifold=manifold), big, v0[0] if m == 1 else v0, t1, scheme=scheme,
+                    save_at=ts, cfl=cfl)
+        vel0 = (v0 if flat else v0 / g[0, 0])[(slice(None),) + crop]
+        res, osc_c = _local_resolution(vel0, grid.dx, r_local)
+        est = _detect(_crop(sol, grid, crop), manifold, nu, res)
+        return est, {"pad": p, "resolution": res, "osc_compressive": osc_c}
+
+    est, extra = _auto_refine(run, chart, refine)
+    return _reading(est, method, dict(detail, **extra), t1)
 
 
-def _viscous_shock_time(sol, est, nu):
+def _viscous_shock_time(t_out, est, nu):
     """t*: ``detect``'s gradient fit (for ν > 0 over the outputs before the compression reaches a
     quarter of its peak: the viscous layer only caps G later), else its time of maximal
     steepening (argmax G)."""
@@ -229,47 +269,52 @@ def _viscous_shock_time(sol, est, nu):
     tm = est.details.get("max_steepening_time")
     if tm is None:
         return math.inf, math.nan, (), "none"
-    dt = float(np.max(np.diff(np.asarray(sol.t))))
+    dt = float(np.max(np.diff(np.asarray(t_out))))
     return float(tm), dt, (), "max-steepening"
 
 
 def coarse_grain_shock(chart, *, nu: float, scheme: str = "weno5", t_max: float | None = None,
-                       n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float | None = None) -> Reading:
+                       n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float | None = None,
+                       refine: int | None = None) -> Reading:
     r"""Reading (i): shock time t* of u_t + ½|∇u|²_g = νΔ_g u, u(0) = L (HJ on the padded chart box).
 
     Default ``t_max`` is 2.5× the inviscid closed form t* = 1/μ, μ = maxₓ(−λ_min(Hess L)) on
     the box (``detail["closed_form"]``). t* is the blow-up time of the compression
     G(t) = max(−λ_min(∇p)) of p = ∇u, extrapolated (``detect``'s gradient fit) from the outputs
     where it is resolved and, for ν > 0, below a quarter of its viscous peak; on the double well
-    it tends to 1 as ν → 0 (the viscous delay is O(√ν)). ``detail`` also carries detect's time
-    of maximal steepening (argmax G over the outputs, the post-shock layer growth included),
-    and the layer width against 2ν/a. ``time = inf`` when L is convex on the box (μ ≤ 0) or
-    nothing forms before t_max. Padding as in :func:`step_map_fold`.
+    it tends to 1 as ν → 0 (the viscous delay is O(√ν)). ``detail["detect"]`` also carries
+    detect's time of maximal steepening (argmax G over the outputs, the post-shock growth of the
+    layer included) and the layer width against 2ν/a. ``time = inf`` when L is convex on the
+    box (μ ≤ 0) or nothing forms before t_max. Padding and ``refine`` as in :func:`step_map_fold`.
     """
-    _check(chart, scheme, nu, t_max, n_out, pad)
-    pad = _default_pad(chart) if pad is None else float(pad)
+    _check(chart, scheme, nu, t_max, n_out, pad, refine)
     g, flat = _metric(chart)
-    grid = chart.grid()
     manifold = None if flat else chart.manifold()
     L = np.asarray(chart.loss, float)
     hj = HamiltonJacobi(manifold=manifold)
-    cf = predict(hj, L, grid) if flat else predict(hj, _interp(chart), grid)
-    detail = {"closed_form": float(cf.time), "nu": float(nu), "n": chart.n, "m": L.ndim, "pad": pad}
+    cf = predict(hj, L, chart.grid()) if flat else predict(hj, _interp(chart), chart.grid())
+    detail = {"closed_form": float(cf.time), "nu": float(nu), "n": chart.n, "m": L.ndim}
     method = f"hj-fv-{scheme}"
     if not math.isfinite(cf.time):
         return Reading(math.inf, math.nan, (), method, dict(detail, t_max=math.nan))
     t1 = float(t_max or 2.5 * cf.time)
     ts = np.linspace(0.0, t1, n_out)
-    Lp, big, crop = _padded(chart, pad)
-    sol = solve(HamiltonJacobi(nu=nu, manifold=manifold), big, Lp, t1, scheme=scheme, save_at=ts, cfl=cfl)
-    p0 = _grad(L, grid.dx)
-    if not flat:
-        p0 = np.einsum("ij,j...->i...", np.linalg.inv(g), p0)
-    res, osc_c = _local_resolution(p0, grid.dx, r_local)
-    est = detect(_crop(sol, grid, crop), manifold=manifold, nu=nu, resolution=res)
-    t, unc, loc, how = _viscous_shock_time(sol, est, nu)
-    detail = dict(detail, t_max=t1, estimator=how, detect_method=est.method, detect=_small(est.details),
-                  resolution=res, osc_compressive=osc_c)
+
+    def run(ch):
+        p = _default_pad(ch) if pad is None else float(pad)
+        grid = ch.grid()
+        Lp, big, crop = _padded(ch, p)
+        sol = solve(HamiltonJacobi(nu=nu, manifold=manifold), big, Lp, t1, scheme=scheme, save_at=ts, cfl=cfl)
+        p0 = _grad(np.asarray(ch.loss, float), grid.dx)
+        if not flat:
+            p0 = np.einsum("ij,j...->i...", np.linalg.inv(g), p0)
+        res, osc_c = _local_resolution(p0, grid.dx, r_local)
+        est = _detect(_crop(sol, grid, crop), manifold, nu, res)
+        return est, {"pad": p, "resolution": res, "osc_compressive": osc_c, "sol_t": np.asarray(sol.t)}
+
+    est, extra = _auto_refine(run, chart, refine)
+    t, unc, loc, how = _viscous_shock_time(extra.pop("sol_t"), est, nu)
+    detail = dict(detail, **extra, t_max=t1, estimator=how, detect_method=est.method, detect=_small(est.details))
     return Reading(t, unc, loc, method, detail)
 
 
