@@ -152,3 +152,18 @@ def test_step_map_fold_on_a_network_chart_matches_the_iterated_map():
     t_map = _iterated_map_fold(lambda xx: np.interp(xx, x, g), x[0], x[-1], n_points=1001)
     assert abs(r.time / t_map - 1) < 0.02, (r.time, t_map, r.uncertainty)
     assert abs(r.detail["closed_form"] / t_map - 1) < 0.01
+
+
+def test_constant_metric_chart_is_read_in_orthonormal_coordinates():
+    # metric g = 4: physical distance 2|dx|; L = 2 lam x^2 is lam y^2/2 in y = 2x, so tau* = 1/lam
+    n, lam = 65, 3.0
+    x = (np.arange(n) + 0.5) * (2.0 / n) - 1.0
+    c = LossChart(jnp.zeros(1), jnp.eye(1), jnp.ones(1), jnp.array([[4.0]]), jnp.array([1.0]), n,
+                  jnp.asarray(2 * lam * x ** 2 + 0.3 * x), jnp.zeros(n), jnp.zeros(1), True)
+    r = step_map_fold(c)
+    assert abs(r.time * lam - 1) < 0.01
+    assert abs(r.location[0] + 0.3 / (4 * lam)) < 0.05  # the valley, in the chart's x coordinate
+    bad = LossChart(jnp.zeros(2), jnp.eye(2), jnp.ones(2), jnp.array([[1.0, 0.5], [0.5, 1.0]]), jnp.ones(2), 9,
+                    jnp.zeros((9, 9)), jnp.zeros((9, 9)), jnp.zeros(2), True)
+    with pytest.raises(QShockInputError, match="diagonal"):
+        step_map_fold(bad)

@@ -1,25 +1,34 @@
 r"""Two readings of PDE time on a loss chart, solved with qshock's own finite-volume solver.
 
 Both take a :class:`~qshock.experiments.lab.slices.LossChart` (loss on an Nᵐ cell-centred grid,
-constant metric g) and solve on ``chart.grid()`` (outflow boundaries); the closed forms are only
-the check (``Reading.detail["closed_form"]``).
+constant diagonal metric g; :func:`orthonormal` rescales it to g = I, as ``loss_chart`` already
+delivers) and solve with the FV solver (WENO5 by default) on the chart box; closed forms are only
+the check (``Reading.detail["closed_form"]``, from ``solver.shocks.predict`` on the grid).
 
 * **Reading (ii), step map** (:func:`step_map_fold`). The GD map x ↦ x − τ grad_g L is the
   time-τ characteristic map of v_t + (v·∇)v = νΔv, v(0) = −grad_g L (THEORY §2). 1-D:
-  Burgers u_t + (u²/2)_x = νu_xx with u₀ = −L'/g (velocity form); m-D: the curl-free gradient
-  form v_t + ∇(|v|²/2) = νΔv (flat metric in orthonormal chart coordinates). The fold time τ*
-  is the blow-up of the compression found by ``solver.shocks.detect`` (straight-line fit of
-  1/G against t). Closed form (flat): τ* = 1/maxₓ λ_max(Hess L(x)); quadratic: 1/λ.
+  Burgers u_t + (u²/2)_x = νu_xx (velocity form); m-D: the curl-free gradient form
+  v_t + ∇(|v|²/2) = νΔv. The fold time τ* is the blow-up of the compression
+  G = max(−λ_min(sym ∇v)) found by ``solver.shocks.detect`` (straight-line fit of 1/G against t,
+  exact along flat characteristics). Closed form: τ* = 1/maxₓ λ_max(Hess L(x)); quadratic: 1/λ.
 * **Reading (i), coarse-graining** (:func:`coarse_grain_shock`). u_t + ½|∇u|²_g = νΔ_g u,
-  u(0) = L. Inviscid closed form t* = 1/maxₓ(−λ_min(Hess_g L)) (μ = max(−λ_min)). For ν > 0 the
-  shock time is read from the solution's compression history (see the function).
+  u(0) = L. Inviscid closed form t* = 1/μ, μ = maxₓ(−λ_min(Hess_g L)). For ν > 0 the same
+  fit on the pre-shock outputs (the viscous delay is O(√ν)); detect's time of maximal
+  steepening is reported alongside.
+
+Boundaries. The chart box is open: the loss is continued beyond every face (C², with the
+face's slope and curvature on a plateau, then decaying, :func:`_extend_axis`), the solve runs on
+the padded box with outflow boundaries, and ``detect`` sees the solution cropped to the box.
+Without this, the zero-gradient ghost cells of an inflow face (the usual case: characteristics
+converge towards the valley) inject a spurious compression of ~10 % that corrupts the fit.
+Under-resolved 1-D data are spline-refined ×4 (:func:`refined`).
 
 Conversions (THEORY §7): :func:`sgd_nu` (ν = ησ²/(4B)), :func:`step_of_fold` (oscillation
 where η_eff ≥ τ*, divergence/spike where η_eff ≥ 2τ*), :func:`step_of_coarse_time`
 (k* = t*/(2η), and the t = ηk sensitivity variant k* = t*/η).
 
 The gradient of the gridded loss is a second-order central difference (one-sided second order
-at the faces): exact on quadratic and cubic charts up to a constant, which does not change τ*.
+at the faces): exact on quadratic data.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+import jax.numpy as jnp
 import numpy as np
 
 from qshock.errors import QShockInputError
@@ -59,9 +69,19 @@ def chart_gradient(chart) -> np.ndarray:
     return _grad(np.asarray(chart.loss, float), chart.grid().dx)
 
 
-def _metric(chart):
+def orthonormal(chart):
+    """The chart in orthonormal coordinates y_i = √g_ii x_i (constant diagonal metric → I):
+    the same loss values on the box [−√g_ii e_i, √g_ii e_i]; times do not change and chart
+    locations map back by x_i = y_i/√g_ii. Returns (chart, scale √g_ii)."""
     g = np.asarray(chart.metric, float)
-    return g, bool(np.allclose(g, np.eye(g.shape[0]), atol=1e-8, rtol=0))
+    if not np.allclose(g, np.diag(np.diag(g)), atol=1e-10 * np.abs(g).max(), rtol=0) or np.any(np.diag(g) <= 0):
+        raise QShockInputError("chart.metric must be diagonal and positive (loss_chart orthonormalises "
+                               "its directions, metric = I)")
+    sc = np.sqrt(np.diag(g))
+    if np.allclose(sc, 1.0, rtol=0, atol=1e-12):
+        return chart, sc
+    return replace(chart, extent=jnp.asarray(np.asarray(chart.extent, float) * sc),
+                   metric=jnp.eye(len(sc)), eigenvalues=jnp.asarray(np.asarray(chart.eigenvalues) / sc ** 2)), sc
 
 
 def _check(chart, scheme, nu, t_max, n_out, pad, refine=None):
@@ -179,10 +199,6 @@ def refined(chart, k: int):
     return replace(chart, n=k * chart.n, loss=L, loss_var=None)
 
 
-def _detect(sol, manifold, nu, res):
-    return detect(sol, manifold=manifold, nu=nu, resolution=res)
-
-
 def _auto_refine(run, chart, refine):
     """``run(chart) -> (est, extra)`` on the chart, or on :func:`refined` charts: with
     ``refine=None`` a 1-D chart whose data give no gradient fit (under-resolved at t = 0, where
@@ -195,11 +211,12 @@ def _auto_refine(run, chart, refine):
     return est, dict(extra, refine=k)
 
 
-def _reading(est, method, detail, t_max):
+def _reading(est, method, detail, t_max, sc):
     detail = dict(detail, t_max=float(t_max), detect_method=est.method, detect=_small(est.details))
     if not est.found:
         return Reading(math.inf, math.nan, (), method, detail)
-    return Reading(float(est.time), float(est.uncertainty), tuple(est.location), method, detail)
+    loc = tuple(float(v) for v in np.asarray(est.location) / sc)  # back to the chart's coordinates
+    return Reading(float(est.time), float(est.uncertainty), loc, method, detail)
 
 
 def _small(d):
@@ -229,10 +246,8 @@ def step_map_fold(chart, *, nu: float = 0.0, scheme: str = "weno5", t_max: float
     or no fold forms before t_max.
     """
     _check(chart, scheme, nu, t_max, n_out, pad, refine)
-    g, flat = _metric(chart)
+    chart, sc = orthonormal(chart)
     m = chart.loss.ndim
-    if m >= 2 and not flat:
-        raise QShockInputError("step_map_fold: m >= 2 needs an orthonormal chart (metric = I)")
     cf = predict(HamiltonJacobi(), -np.asarray(chart.loss, float), chart.grid())  # fold of x ↦ x + t∇(−L)
     lam_top = float(np.max(np.asarray(chart.eigenvalues)))
     detail = {"closed_form": float(cf.time), "closed_form_origin": 1.0 / lam_top if lam_top > 0 else math.inf,
@@ -242,22 +257,19 @@ def step_map_fold(chart, *, nu: float = 0.0, scheme: str = "weno5", t_max: float
         return Reading(math.inf, math.nan, (), method, dict(detail, t_max=math.nan))
     t1 = float(t_max or 1.5 * cf.time)
     ts = np.linspace(0.0, t1, n_out)
-    manifold = None if flat else chart.manifold()
 
     def run(ch):
         p = _default_pad(ch) if pad is None else float(pad)
         grid = ch.grid()
         Lp, big, crop = _padded(ch, p)
-        v0 = -_grad(Lp, big.dx)  # 1-D curved: the covector p = g v of the metric form
-        sol = solve(Burgers(nu=nu, manifold=manifold), big, v0[0] if m == 1 else v0, t1, scheme=scheme,
-                    save_at=ts, cfl=cfl)
-        vel0 = (v0 if flat else v0 / g[0, 0])[(slice(None),) + crop]
-        res, osc_c = _local_resolution(vel0, grid.dx, r_local)
-        est = _detect(_crop(sol, grid, crop), manifold, nu, res)
+        v0 = -_grad(Lp, big.dx)
+        sol = solve(Burgers(nu=nu), big, v0[0] if m == 1 else v0, t1, scheme=scheme, save_at=ts, cfl=cfl)
+        res, osc_c = _local_resolution(v0[(slice(None),) + crop], grid.dx, r_local)
+        est = detect(_crop(sol, grid, crop), nu=nu, resolution=res)
         return est, {"pad": p, "resolution": res, "osc_compressive": osc_c}
 
     est, extra = _auto_refine(run, chart, refine)
-    return _reading(est, method, dict(detail, **extra), t1)
+    return _reading(est, method, dict(detail, **extra), t1, sc)
 
 
 def _viscous_shock_time(t_out, est, nu):
@@ -288,11 +300,9 @@ def coarse_grain_shock(chart, *, nu: float, scheme: str = "weno5", t_max: float 
     box (μ ≤ 0) or nothing forms before t_max. Padding and ``refine`` as in :func:`step_map_fold`.
     """
     _check(chart, scheme, nu, t_max, n_out, pad, refine)
-    g, flat = _metric(chart)
-    manifold = None if flat else chart.manifold()
+    chart, sc = orthonormal(chart)
     L = np.asarray(chart.loss, float)
-    hj = HamiltonJacobi(manifold=manifold)
-    cf = predict(hj, L, chart.grid()) if flat else predict(hj, _interp(chart), chart.grid())
+    cf = predict(HamiltonJacobi(), L, chart.grid())
     detail = {"closed_form": float(cf.time), "nu": float(nu), "n": chart.n, "m": L.ndim}
     method = f"hj-fv-{scheme}"
     if not math.isfinite(cf.time):
@@ -304,36 +314,15 @@ def coarse_grain_shock(chart, *, nu: float, scheme: str = "weno5", t_max: float 
         p = _default_pad(ch) if pad is None else float(pad)
         grid = ch.grid()
         Lp, big, crop = _padded(ch, p)
-        sol = solve(HamiltonJacobi(nu=nu, manifold=manifold), big, Lp, t1, scheme=scheme, save_at=ts, cfl=cfl)
-        p0 = _grad(np.asarray(ch.loss, float), grid.dx)
-        if not flat:
-            p0 = np.einsum("ij,j...->i...", np.linalg.inv(g), p0)
-        res, osc_c = _local_resolution(p0, grid.dx, r_local)
-        est = _detect(_crop(sol, grid, crop), manifold, nu, res)
+        sol = solve(HamiltonJacobi(nu=nu), big, Lp, t1, scheme=scheme, save_at=ts, cfl=cfl)
+        res, osc_c = _local_resolution(_grad(np.asarray(ch.loss, float), grid.dx), grid.dx, r_local)
+        est = detect(_crop(sol, grid, crop), nu=nu, resolution=res)
         return est, {"pad": p, "resolution": res, "osc_compressive": osc_c, "sol_t": np.asarray(sol.t)}
 
     est, extra = _auto_refine(run, chart, refine)
     t, unc, loc, how = _viscous_shock_time(extra.pop("sol_t"), est, nu)
     detail = dict(detail, **extra, t_max=t1, estimator=how, detect_method=est.method, detect=_small(est.details))
-    return Reading(t, unc, loc, method, detail)
-
-
-def _interp(chart):
-    """The gridded loss as a callable L(*coords) (multilinear interpolation; curved predict)."""
-    from scipy.interpolate import RegularGridInterpolator
-
-    grid = chart.grid()
-    f = RegularGridInterpolator([np.asarray(grid.centres(a)) for a in range(grid.ndim)],
-                                np.asarray(chart.loss, float), bounds_error=False, fill_value=None)
-
-    def u0(*xs):
-        import jax
-        import jax.numpy as jnp
-
-        pts = jnp.stack([jnp.broadcast_to(x, jnp.shape(xs[0])) for x in xs], -1)
-        return jax.pure_callback(lambda q: f(np.asarray(q)).astype(np.float64), jax.ShapeDtypeStruct(pts.shape[:-1], pts.dtype), pts)
-
-    return u0
+    return Reading(t, unc, tuple(float(v) for v in np.asarray(loc) / sc[:len(loc)]) if loc else (), method, detail)
 
 
 def sgd_nu(chart, lr: float, batch: int) -> float:
