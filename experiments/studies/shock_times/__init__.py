@@ -31,7 +31,8 @@ from .evaluate import TARGETS, observe, statistics, tune
 from .predict import PREDICTORS
 from .runs import ARCHS
 
-__all__ = ["NAME", "Config", "run", "figures", "headline"]
+__all__ = ["NAME", "Config", "run", "figures", "headline", "statistics_markdown", "write_reports",
+           "headline_table"]
 
 NAME = "shock-times"
 QUICK_ARCHS = ("mlp-digits", "mlp-mnist1d", "transformer-modadd", "meanfield-teacher", "tanh-teacher")
@@ -48,6 +49,7 @@ class Config(StudyConfig):
     n_lrs: int = 3
     gauge_arch: str = "mlp-digits"
     gauge_alphas: tuple = (0.25, 0.5, 1.0, 2.0, 4.0)
+    gauge_all_lrs: bool = True
     chart_n: int = 33
     n_out: int = 41
     lanczos_iters: int = 10
@@ -58,8 +60,8 @@ class Config(StudyConfig):
 
     @classmethod
     def quick(cls):
-        return cls(archs=QUICK_ARCHS, seeds=4, tune_seeds=2, steps=120, every=10, batches=(64,), n_lrs=2,
-                   gauge_alphas=(0.25, 1.0, 4.0), chart_n=25, n_out=31, ensemble_steps=30)
+        return cls(archs=QUICK_ARCHS, seeds=3, tune_seeds=1, steps=120, every=20, batches=(64,), n_lrs=2, screen=0.6,
+                   gauge_alphas=(0.25, 1.0, 4.0), gauge_all_lrs=False, chart_n=25, n_out=31, ensemble_steps=30)
 
     def validate(self):
         bad = [a for a in self.archs if a not in ARCHS]
@@ -75,8 +77,8 @@ class Config(StudyConfig):
             raise QShockInputError(f"--config: batches must be positive integers, got {list(self.batches)}")
         if any(not a > 0 for a in self.gauge_alphas):
             raise QShockInputError(f"--config: gauge_alphas must be positive, got {list(self.gauge_alphas)}")
-        if self.tune_seeds < 1 or self.hit_window < 0 or self.ensemble < 1:
-            raise QShockInputError("--config: tune_seeds and ensemble must be >= 1, hit_window >= 0")
+        if self.tune_seeds < 1 or self.hit_window < 0 or self.ensemble < 0:
+            raise QShockInputError("--config: tune_seeds must be >= 1, hit_window and ensemble >= 0")
 
 
 def lrs_of(arch: str, n_lrs: int) -> tuple:
@@ -86,29 +88,42 @@ def lrs_of(arch: str, n_lrs: int) -> tuple:
 
 
 def combos_of(p, arch: str, batch: int, seeds) -> list:
-    """(lr, α, seed) rows of a group; the gauge runs only at the first batch size."""
-    alphas = p.gauge_alphas if (arch == p.gauge_arch and batch == p.batches[0]) else (1.0,)
-    alphas = (1.0,) + tuple(a for a in alphas if a != 1.0)
-    return [(float(lr), float(a), int(s)) for a in alphas for lr in lrs_of(arch, p.n_lrs) for s in seeds]
+    """(lr, α, seed) rows of a group: every η at α = 1; the gauge runs (α ≠ 1) only for
+    ``gauge_arch`` at the first batch size, at every η (``gauge_all_lrs``) or the first."""
+    lrs = lrs_of(arch, p.n_lrs)
+    rows = [(float(lr), 1.0, int(s)) for lr in lrs for s in seeds]
+    if arch == p.gauge_arch and batch == p.batches[0]:
+        glrs = lrs if p.gauge_all_lrs else lrs[:1]
+        rows += [(float(lr), float(a), int(s)) for a in p.gauge_alphas if a != 1.0 for lr in glrs for s in seeds]
+    return rows
 
 
 def _group_item(p, arch, batch, seeds, out):
     from .predict import ReadingEngine, combo_predictions
     from .runs import group_trainer, train_group
 
+    import time
+
+    t0 = time.perf_counter()
     tr = group_trainer(arch, batch, p.every, p.lanczos_iters)
     combos = combos_of(p, arch, batch, seeds)
     g = train_group(tr, combos, p.steps, p.every, ARCHS[arch].get("init_scale", 1.0), p.lanczos_iters)
     os.makedirs(os.path.join(out, "checkpoints"), exist_ok=True)
     np.savez_compressed(os.path.join(out, "checkpoints", f"{arch}_B{batch}.npz"), thetas=g["thetas"],
                         steps=g["ck_steps"], combos=np.asarray(combos, float))
+    t1 = time.perf_counter()
     eng = ReadingEngine(tr, batch, p.chart_n, p.n_out, p.lanczos_iters, p.screen)
+    seeds_c = [c[2] for c in combos]
+    scr = [eng.screen(th, seeds_c) for th in g["thetas"]]  # per checkpoint: (λ_q (C,), factor (C,))
+    lam_q, eff = np.stack([s[0] for s in scr], 1), np.stack([s[1] for s in scr], 1)  # (C, n_ck)
     runs = []
     for c, (lr, alpha, seed) in enumerate(combos):
-        pr = combo_predictions(eng, g["thetas"][:, c], g["ck_steps"], lr, seed, g["sharpness"][c])
+        pr = combo_predictions(eng, g["thetas"][:, c], g["ck_steps"], lr, seed, g["sharpness"][c],
+                               (lam_q[c], eff[c]))
         runs.append(dict(arch=arch, seed=seed, lr=lr, batch=int(batch), alpha=alpha, loss=g["loss"][c],
                          update_proj=g["update_proj"][c], sharpness=g["sharpness"][c], **pr))
-    return {"runs": runs, "ck_steps": g["ck_steps"], "n_params": tr.n_params}
+    return {"runs": runs, "ck_steps": g["ck_steps"], "n_params": tr.n_params,
+            "wall": {"train": t1 - t0, "predict": time.perf_counter() - t1}}
 
 
 def _ensemble(p, seeds):
@@ -158,10 +173,8 @@ def run(p, seeds, store, log) -> StudyResult:
     split = {"tuning_seeds": tune_s, "held_out_seeds": held, "thresholds": thresholds, "hit_window": p.hit_window}
     atomic_json(os.path.join(store.out, "split.json"), split)
     summary = _summary(p, per_arch, runs, split)
-    atomic_json(os.path.join(store.out, "statistics.json"), summary)
-    with open(os.path.join(store.out, "headline.md"), "w") as fh:
-        fh.write(headline(summary) + "\n")
     header, rows = _table(runs)
+    write_reports(store.out, summary, rows)
     items = groups + ([ens] if ens else [])
     return StudyResult(header, rows, items, summary)
 
@@ -178,6 +191,8 @@ def _gauge(p, runs):
         for lr in sorted({r["lr"] for r in runs if r["arch"] == p.gauge_arch}):
             rs = [r for r in runs if r["arch"] == p.gauge_arch and r["alpha"] == alpha and r["lr"] == lr
                   and r["batch"] == p.batches[0]]
+            if not rs:
+                continue
             med = lambda v: None if not [x for x in v if x is not None] else float(np.median([x for x in v if x is not None]))  # noqa: E731
             row = {"alpha": alpha, "lr": lr, "n": len(rs),
                    "observed_oscillation": med([r["observed"]["oscillation"] for r in rs]),
@@ -249,7 +264,52 @@ def headline(summary: dict) -> str:
             + "; ".join(osc) + ". A predictor that does not beat the constant one is not predictive.")
 
 
+def statistics_markdown(summary: dict) -> str:
+    """The per-architecture statistics as a Markdown table (one row per architecture and predictor)."""
+    f = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
+    lines = ["| architecture | predictor | event | Spearman ρ | median rel. error | hit rate | n | false | missed | "
+             "predictive |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for arch, stats in summary["per_architecture"].items():
+        for name in summary["predictors"]:
+            s = stats[name]
+            pred = "–" if s["predictive"] is None else ("yes" if s["predictive"] else "no")
+            lines.append(f"| {arch} | `{name}` | {s['event']} | {f(s['spearman'])} | {f(s['median_rel_error'])} | "
+                         f"{f(s['hit_rate'])} | {s['n']} | {s['false']} | {s['missed']} | {pred} |")
+    return "\n".join(lines) + "\n"
+
+
+HEADLINE_PREDICTORS = ("ii_onset_quotient", "ii_onset_raw", "constant_oscillation", "ii_spike_quotient", "ii_spike_raw",
+                       "sharpness_2/eta", "constant_spike", "i_drop_quotient", "i_drop_raw", "escape_linearised",
+                       "constant_drop")
+
+
+def headline_table(summary: dict, predictors=HEADLINE_PREDICTORS) -> str:
+    """Text table (architecture × predictor): ρ, median relative error, hit rate, n, predictive."""
+    from ..stats import text_table
+
+    f = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
+    rows = []
+    for arch, st in summary["per_architecture"].items():
+        for name in predictors:
+            s = st[name]
+            rows.append([arch, name, s["event"], f(s["spearman"]), f(s["median_rel_error"]), f(s["hit_rate"]),
+                         str(s["n"]), f"{s['false']}/{s['missed']}",
+                         "-" if s["predictive"] is None else ("yes" if s["predictive"] else "no")])
+    return text_table(["arch", "predictor", "event", "rho", "med rel err", "hit", "n", "false/missed", "predictive"],
+                      rows)
+
+
+def write_reports(out: str, summary: dict, rows: list) -> None:
+    """``statistics.json``, ``statistics.md``, ``rows.json`` (the table without series) and ``headline.md``."""
+    atomic_json(os.path.join(out, "statistics.json"), summary)
+    atomic_json(os.path.join(out, "rows.json"), [{k: v for k, v in r.items() if k != "_fmt"} for r in rows])
+    with open(os.path.join(out, "statistics.md"), "w") as fh:
+        fh.write(statistics_markdown(summary))
+    with open(os.path.join(out, "headline.md"), "w") as fh:
+        fh.write(headline(summary) + "\n")
+
+
 def figures(run_dir: str, doc: dict, formats=("pdf", "png")) -> list:
-    from .figures import draw
+    from .plots import draw
 
     return draw(run_dir, doc, formats)

@@ -10,9 +10,12 @@ At checkpoint k (parameters θ_k only; nothing after k is read):
   L(θ) = L(σ(θ)), an SGD step −η∇L(θ) = −ηJ_σᵀ∇L(θ_s) moves the section point by
   −ηJ_σJ_σᵀ∇L(θ_s) (η/‖w‖² on a scale-invariant group). Predicted oscillation onset: the
   first checkpoint with η_eff ≥ τ*; predicted spike: the first with η_eff ≥ 2τ*. The raw
-  version uses the raw chart at θ_k and η. The solver is run at checkpoints where the chart's
-  own curvature λ(θ_k) puts η_eff λ within ``screen`` of a threshold (τ* = 1/λ on a quadratic
-  chart), so a run costs a few solves.
+  version uses the raw chart at θ_k and η. Charts and solves are made only at checkpoints where
+  the screening curvature puts η_eff λ above ``screen`` × the threshold (τ* = 1/λ on a quadratic
+  chart) and the prediction is not yet made, so a run costs a few of them. Screening, for every
+  run and checkpoint at once (one vmapped call): the quotient sharpness λ_q = top eigenvalue of
+  Π_h H(θ_s) Π_h (the chart's own construction) with its eigenvector d, η_eff = η‖J_σᵀd‖², and
+  the raw sharpness the training loop measured.
 * **Reading (i), coarse-graining.** At the first checkpoint k₀: the chart along the most
   negative horizontal direction, ν = ησ²/(4B) from the measured per-example gradient variance
   along it, the solver's HJ shock time t*, and k* = k₀ + t*/(2η) (THEORY §7). Raw version:
@@ -60,8 +63,26 @@ class ReadingEngine:
         sym = model_symmetry(tr.model_of, tr.task)
         self.sym = ChartSymmetry(jax.jit(sym.section), jax.jit(sym.tangents), sym.name)
         self._jt = jax.jit(lambda th, v: jax.vjp(sym.section, th)[1](v)[0])
-        self.batch, self.n, self.n_out, self.iters, self.screen = int(batch), int(n_chart), int(n_out), \
+        self._screen = jax.jit(jax.vmap(self._screen_one, in_axes=(0, 0)))
+        self.batch, self.n, self.n_out, self.iters, self.screen_at = int(batch), int(n_chart), int(n_out), \
             int(lanczos_iters), float(screen)
+
+    def _screen_one(self, theta, seed):
+        from qshock.experiments.lab.sharpness import horizontal_projector, hvp, top_eigs
+
+        ts = self.sym.section(theta)
+        proj = horizontal_projector(self.sym.tangents(ts))
+        key = jax.random.PRNGKey(seed + 31337)
+        lam, v = top_eigs(lambda u: proj(hvp(self.loss_fn, ts, proj(u))), ts.shape[0], key, self.iters, 1, ts.dtype)
+        v = proj(v)
+        v = v / jnp.linalg.norm(v)
+        w = jax.vjp(self.sym.section, theta)[1](v)[0]
+        return lam[0], jnp.dot(w, w)
+
+    def screen(self, thetas, seeds):
+        """(λ_q, ‖J_σᵀd‖²) of every row of ``thetas`` (C, P) (module docstring)."""
+        lam, eff = self._screen(jnp.asarray(thetas), jnp.asarray(seeds, jnp.int32))
+        return np.asarray(lam, float), np.asarray(eff, float)
 
     def chart(self, theta, key, lr, raw=False, which="top", noise=False):
         from qshock.experiments.lab.slices import loss_chart
@@ -86,23 +107,25 @@ def _fold(chart, eta, n_out):
         return math.nan
 
 
-def _step_map_track(eng, thetas, ck_steps, lr, seed):
-    """Per-checkpoint reading (ii) records and the first-crossing predictions (causal)."""
+def _step_map_track(eng, thetas, ck_steps, lr, seed, screen, sharpness):
+    """Per-checkpoint reading (ii) records and the first-crossing predictions (causal).
+    ``screen`` = (λ_q, ‖J_σᵀd‖²) per checkpoint, ``sharpness`` the raw λ_max per checkpoint."""
     pred = {"ii_onset_quotient": None, "ii_onset_raw": None, "ii_spike_quotient": None, "ii_spike_raw": None}
     track = []
     for j, k in enumerate(ck_steps):
+        eff = float(screen[1][j])
+        rec = {"step": int(k), "lam_q": float(screen[0][j]), "lam_raw": float(sharpness[j]),
+               "eta_eff": lr * eff if math.isfinite(eff) and eff > 0 else lr, "tau_q": None, "tau_raw": None}
         key = jax.random.fold_in(jax.random.PRNGKey(int(seed) + 104729), int(k))
-        cq = eng.chart(thetas[j], key, lr)
-        cr = eng.chart(thetas[j], key, lr, raw=True)
-        rec = {"step": int(k), "lam_q": float(cq.eigenvalues[0]), "lam_raw": float(cr.eigenvalues[0]),
-               "eta_eff": eng.eta_eff(thetas[j], cq.directions[0], lr), "tau_q": None, "tau_raw": None}
-        for tag, chart, eta, lam in (("quotient", cq, rec["eta_eff"], rec["lam_q"]), ("raw", cr, lr, rec["lam_raw"])):
+        for tag, eta, lam in (("quotient", rec["eta_eff"], rec["lam_q"]), ("raw", lr, rec["lam_raw"])):
             on, sp = f"ii_onset_{tag}", f"ii_spike_{tag}"
-            near = (pred[on] is None and eta * lam >= eng.screen) or (pred[sp] is None and eta * lam >= 2 * eng.screen)
+            near = (pred[on] is None and eta * lam >= eng.screen_at) or (pred[sp] is None and eta * lam >= 2 * eng.screen_at)
             if not near:
                 continue
+            chart = eng.chart(thetas[j], key, lr, raw=tag == "raw")
             tau = _fold(chart, eta, eng.n_out)
             rec["tau_q" if tag == "quotient" else "tau_raw"] = tau
+            rec["chart_lam_q" if tag == "quotient" else "chart_lam_raw"] = float(chart.eigenvalues[0])
             if math.isfinite(tau) and tau > 0:
                 if pred[on] is None and eta >= tau:
                     pred[on] = int(k)
@@ -151,9 +174,13 @@ def _coarse_grain(eng, theta0, k0, lr, seed):
     return out, info
 
 
-def combo_predictions(eng, thetas, ck_steps, lr: float, seed: int, sharpness) -> dict:
-    """Every predictor of :data:`PREDICTORS` for one run (thetas (n_ck, P) at ``ck_steps``)."""
-    pred, track = _step_map_track(eng, thetas, ck_steps, lr, seed)
+def combo_predictions(eng, thetas, ck_steps, lr: float, seed: int, sharpness, screen=None) -> dict:
+    """Every predictor of :data:`PREDICTORS` for one run (thetas (n_ck, P) at ``ck_steps``);
+    ``screen`` = (λ_q, ‖J_σᵀd‖²) per checkpoint (computed here when None)."""
+    if screen is None:
+        lam, eff = zip(*[eng.screen(np.asarray(t)[None], [seed]) for t in thetas])
+        screen = (np.concatenate(lam), np.concatenate(eff))
+    pred, track = _step_map_track(eng, thetas, ck_steps, lr, seed, screen, sharpness)
     ci, info = _coarse_grain(eng, thetas[0], int(ck_steps[0]), lr, seed)
     pred.update(ci)
     hit = np.nonzero(lr * np.asarray(sharpness, float) >= 2.0)[0]

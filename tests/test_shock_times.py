@@ -1,0 +1,118 @@
+"""The shock-times study (issue 9): causality, gauge maps, statistics, the CLI and --resume."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from qshock.experiments.cli.main import main
+
+TINY = """
+archs = ["tanh-teacher"]
+gauge_arch = ""
+seeds = 2
+tune_seeds = 1
+steps = 20
+every = 10
+batches = [32]
+n_lrs = 1
+chart_n = 17
+n_out = 21
+ensemble = 0
+"""
+
+
+def test_predictions_are_causal_extending_the_run_keeps_them_bit_identical():
+    """Predictions made at checkpoints <= k use only data <= k: train 20 and 40 steps of the same
+    run; the checkpoints, every per-checkpoint reading and every prediction made by step 20 agree
+    bit for bit."""
+    from qshock.experiments.studies.shock_times.predict import ReadingEngine, combo_predictions
+    from qshock.experiments.studies.shock_times.runs import group_trainer, train_group
+
+    tr = group_trainer("tanh-teacher", 32, 10, lanczos_iters=8)
+    combos = [(1.0, 1.0, 0)]
+    short = train_group(tr, combos, 20, 10, 0.1, 8)
+    long = train_group(tr, combos, 40, 10, 0.1, 8)
+    np.testing.assert_array_equal(short["thetas"], long["thetas"][:3])
+    np.testing.assert_array_equal(short["loss"], long["loss"][:, :20])
+    eng = ReadingEngine(tr, 32, n_chart=17, n_out=21, lanczos_iters=8)
+    a = combo_predictions(eng, short["thetas"][:, 0], short["ck_steps"], 1.0, 0, short["sharpness"][0])
+    b = combo_predictions(eng, long["thetas"][:, 0], long["ck_steps"], 1.0, 0, long["sharpness"][0])
+    assert a["track"] == b["track"][:3]
+    assert a["reading_i"] == b["reading_i"]
+    for name, k in a["predicted"].items():
+        if name.startswith("ii_") and k is not None:  # a crossing seen by step 20 stays where it was
+            assert b["predicted"][name] == k
+    assert all(np.isfinite(r["eta_eff"]) and r["eta_eff"] > 0 for r in b["track"])
+
+
+def test_gauge_maps_keep_the_function():
+    """W0, b0 -> alpha (W0, b0), W1 -> W1/alpha (ReLU) and W_Q -> alpha W_Q, W_K -> W_K/alpha leave
+    the loss unchanged while the parameters move."""
+    from qshock.experiments.studies.shock_times.runs import gauge, group_trainer
+
+    for arch in ("mlp-digits", "transformer-modadd"):
+        tr = group_trainer(arch, 32, 10, lanczos_iters=4)
+        import jax.numpy as jnp
+
+        th = tr.init(jnp.asarray([0], jnp.int32), 0.1, 0.0, 0.0)[0][0]
+        X, Y = tr.arrays["Xs"], tr.arrays["Ys"]
+        l0 = float(tr.loss_acc(th, X, Y)[0])
+        for alpha in (0.25, 4.0):
+            g = gauge(tr, th, alpha)
+            assert float(jnp.linalg.norm(g - th)) > 0.1 * float(jnp.linalg.norm(th)) / 10
+            assert abs(float(tr.loss_acc(g, X, Y)[0]) - l0) < 1e-5 * max(1.0, abs(l0))
+
+
+def test_statistics_numbers():
+    """Exact predictions: rho = 1, error 0, hit rate 1 and predictive; the constant is not."""
+    from qshock.experiments.studies.shock_times.evaluate import predictor_stats
+
+    obs = [10, 40, 70, None, 100]
+    s = predictor_stats([10, 40, 70, None, 100], obs, w=5, every=10)
+    assert s["spearman"] == pytest.approx(1.0) and s["median_rel_error"] == 0.0 and s["hit_rate"] == 1.0
+    assert (s["n"], s["false"], s["missed"]) == (4, 0, 0)
+    c = predictor_stats([55] * 5, obs, w=5, every=10)
+    assert c["spearman"] is None and c["hit_rate"] == 0.0 and c["false"] == 1
+    assert c["median_rel_error"] == pytest.approx(np.median([45 / 10, 15 / 40, 15 / 70, 45 / 100]))
+    m = predictor_stats([20, None, 60, 5, 90], obs, w=10, every=10)
+    assert (m["n"], m["false"], m["missed"], m["hit_rate"]) == (3, 1, 1, 0.75)
+
+
+def _check_summary(doc, archs):
+    assert set(doc["per_architecture"]) == set(archs)
+    assert "ii_onset_quotient" in doc["predictors"] and "constant_oscillation" in doc["predictors"]
+    for arch in archs:
+        for p in doc["predictors"]:
+            s = doc["per_architecture"][arch][p]
+            assert {"spearman", "median_rel_error", "hit_rate", "n"} <= set(s)
+            assert s["n"] >= 0 and (s["hit_rate"] is None or 0 <= s["hit_rate"] <= 1)
+
+
+def test_cli_tiny_json_split_and_resume(tmp_path, capsys):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(TINY)
+    out = tmp_path / "st"
+    assert main(["experiment", "shock-times", "--config", str(cfg), "--out", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    _check_summary(doc, ["tanh-teacher"])
+    split = json.load(open(out / "split.json"))
+    assert split["tuning_seeds"] == [0] and split["held_out_seeds"] == [1]
+    assert (out / "headline.md").read_text().startswith("On held-out seeds")
+    res = json.load(open(out / "results.json"))
+    assert len(res["rows"]) == 2 and res["computed"] == 2
+    assert os.path.exists(out / "figures" / "shock_times_scatter.png")
+    assert main(["experiment", "shock-times", "--config", str(cfg), "--out", str(out), "--json", "--resume"]) == 0
+    assert json.loads(capsys.readouterr().out) == doc
+    res = json.load(open(out / "results.json"))
+    assert (res["computed"], res["reused"]) == (0, 2)
+
+
+@pytest.mark.slow
+def test_cli_quick_has_five_architectures(tmp_path, capsys):
+    out = tmp_path / "quick"
+    assert main(["experiment", "shock-times", "--quick", "--json", "--out", str(out)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["per_architecture"]) >= 5
+    _check_summary(doc, list(doc["per_architecture"]))
