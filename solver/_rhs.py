@@ -24,6 +24,7 @@ from . import _hamiltonians as ham
 from . import _hj_derivatives as hjd
 from . import _reconstruct as rec
 from ._geometry import chart_factors
+from ._split import split_map
 from .equations import Burgers, HamiltonJacobi
 from .errors import QShockInputError
 from .grid import Grid
@@ -222,12 +223,34 @@ def _hj_hamiltonian(eq: HamiltonJacobi, grid: Grid, fac, x, dtype):
             return 0.5 * jnp.sum(pp * pp)
     else:
         H_point = eq.hamiltonian
-        H_vec = jax.vmap(H_point)
-
-        def H_field(p):
-            pf = jnp.moveaxis(p, 0, -1).reshape(-1, d)
-            return H_vec(x.reshape(-1, d), pf).reshape(grid.shape)
+        H_field = _user_field(H_point, 2, grid, x, dtype)
     return H_field, H_point, coeffs
+
+
+def _user_field(fn, n_args: int, grid: Grid, x, dtype):
+    r"""A user's point function ``fn(x, p, ...)`` (vectors of length ``d``) on component-first fields
+    ``(d, *shape)``, ``x`` fixed at the cell centres.
+
+    Evaluated on component-split arrays (:func:`split_map`: reductions over the ``d`` components
+    written out as grid-array sums, no transposes) when every primitive of ``fn`` is supported and
+    the result matches ``jax.vmap``; otherwise by ``jax.vmap`` over the flattened grid.
+    """
+    d = grid.ndim
+    split = split_map(fn, n_args, d, grid.shape, dtype)
+    if split is not None:
+        xs = jnp.moveaxis(x, -1, 0)
+
+        def field(*fields):
+            return split(xs, *fields)
+        return field
+    vec = jax.vmap(fn)
+
+    def field(*fields):
+        flat = [jnp.moveaxis(f, 0, -1).reshape(-1, d) for f in fields]
+        out = vec(x.reshape(-1, d), *flat)
+        return jnp.moveaxis(out.reshape(grid.shape + out.shape[1:]), grid.ndim, 0) if out.ndim > 1 else \
+            out.reshape(grid.shape)
+    return field
 
 
 def _hj_alpha_local(eq: HamiltonJacobi, grid: Grid, coeffs, x, H_point):
@@ -244,12 +267,10 @@ def _hj_alpha_local(eq: HamiltonJacobi, grid: Grid, coeffs, x, H_point):
         def alpha_local(pm, pp):
             return jnp.maximum(jnp.abs(pm), jnp.abs(pp)) * cfull
     elif eq.max_speed is not None:
-        bound = jax.vmap(eq.max_speed)
+        bound = _user_field(eq.max_speed, 3, grid, x, x.dtype)
 
         def alpha_local(pm, pp):
-            lo = jnp.moveaxis(jnp.minimum(pm, pp), 0, -1).reshape(-1, d)
-            hi = jnp.moveaxis(jnp.maximum(pm, pp), 0, -1).reshape(-1, d)
-            return jnp.moveaxis(bound(x.reshape(-1, d), lo, hi).reshape(grid.shape + (d,)), -1, 0)
+            return bound(jnp.minimum(pm, pp), jnp.maximum(pm, pp))
     else:
         dHdp = jax.grad(H_point, argnums=1)
 
