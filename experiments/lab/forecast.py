@@ -86,14 +86,15 @@ def iterate_identity(x0, gt2, eta, lam, n: int):
     return jnp.concatenate([jnp.asarray(x0)[None], xs])
 
 
-def crossing_steps(x0, lam_s, eta, lam, horizon: int, gt2=0.0, beta=0.0, p0=None, ut2=None):
-    """Steps j ≥ 0 until η λ_s / x_j ≥ edge(β), iterating (3) (which is (1) for β = 0).
+def crossing_steps(x0, lam_s, eta, lam, horizon: int, gt2=0.0, beta=0.0, p0=None, ut2=None, lam_rate=0.0):
+    """Steps j ≥ 0 until η λ_s e^{ρ j} / x_j ≥ edge(β), iterating (3) (which is (1) for β = 0).
 
     Args:
         x0: ‖w‖² at the observation step; lam_s: sharpness at unit norm (frozen).
         gt2: ‖g̃‖² (used for β = 0 and as ũ² = η²‖g̃‖² when ``ut2`` is None).
         p0: <θ, u> at the observation step (default −ηλ x0, exact for β = 0).
         ut2: tangential update at unit norm, ũ² = (‖u‖² − p²/x) x.
+        lam_rate: ρ, growth rate per step of ln λ_s (sharpening at unit norm; 0 = λ_s frozen).
         horizon: the largest number of steps iterated.
 
     Returns ``j*`` (float; ``horizon`` when there is no crossing within the horizon). A
@@ -106,7 +107,7 @@ def crossing_steps(x0, lam_s, eta, lam, horizon: int, gt2=0.0, beta=0.0, p0=None
 
     def body(carry, j):
         x, p, hit = carry
-        crossed = (eta * lam_s / x >= thr) & (hit < 0)
+        crossed = (eta * lam_s * jnp.exp(lam_rate * j) / x >= thr) & (hit < 0)
         hit = jnp.where(crossed, j, hit)
         x, p = momentum_step(x, p, ut2, eta, lam, beta)
         return (x, p, hit), None
@@ -184,16 +185,19 @@ def raw_trend_crossing(ks, eta_lam_raw, k0, thr=2.0):
 @dataclass(frozen=True)
 class RecentState:
     """What the forecaster knows at step k₀ for one group: x = ‖w‖², p = <θ, u>, recent ‖g̃‖²
-    (median over the window), recent ũ², and λ_s (median of the last observations)."""
+    (median over the window), recent ũ², λ_s (median of the last observations) and its growth
+    rate ρ per step (least-squares slope of ln λ_s over the last ``rate_window`` observations,
+    clipped at 0; 0 when ``rate_window`` < 3)."""
 
     x: float
     p: float
     gt2: float
     ut2: float
     lam_s: float
+    lam_rate: float = 0.0
 
 
-def recent_state(k0, sq, gsq, usq, lam_s_obs, obs_steps, eta, lam, beta, window=20, lam_window=1):
+def recent_state(k0, sq, gsq, usq, lam_s_obs, obs_steps, eta, lam, beta, window=20, lam_window=1, rate_window=0):
     """The ``RecentState`` of one group at step k₀ from the per-step logs up to k₀ only.
 
     ``sq[k]``, ``gsq[k]`` are ‖w_k‖², ‖g_k‖² before update k; ``usq[k]`` = ‖θ_{k+1} − θ_k‖²
@@ -211,20 +215,26 @@ def recent_state(k0, sq, gsq, usq, lam_s_obs, obs_steps, eta, lam, beta, window=
         p, ut2 = -eta * lam * x, eta ** 2 * gt2
     seen = np.nonzero(np.asarray(obs_steps) <= k0)[0]
     ls = float(np.median(np.asarray(lam_s_obs)[seen[-lam_window:]])) if seen.size else float("nan")
-    return RecentState(x, float(p), gt2, float(ut2), ls)
+    rate = 0.0
+    if rate_window >= 3 and seen.size >= rate_window:
+        idx = seen[-rate_window:]
+        y = np.log(np.maximum(np.asarray(lam_s_obs, float)[idx], 1e-300))
+        rate = max(0.0, float(np.polyfit(np.asarray(obs_steps, float)[idx], y, 1)[0]))
+    return RecentState(x, float(p), gt2, float(ut2), ls, rate)
 
 
 def forecast_run(sq, gsq, usq, lam_s_obs, obs_steps, eta, lam, beta=0.0, horizon=4000, window=20,
-                 lam_window=1, at=None):
+                 lam_window=1, at=None, rate_window=0):
     """Forecast crossing steps at every observation step k₀ of one run (causal).
 
     Args:
         sq, gsq, usq: per-step logs of shape (steps, G) (G normalised groups), as in
             ``recent_state``; lam_s_obs: (n_obs, G) unit-norm sharpness at ``obs_steps``.
         at: the observation steps k₀ to forecast from (default: ``obs_steps`` below ``steps``).
+        rate_window: observations used for the sharpening rate ρ of ``iterate`` (0: λ_s frozen).
 
     Returns a dict of arrays over k₀: ``k0``; absolute forecast steps ``iterate`` (iterating (3),
-    i.e. (1) for β = 0), ``closed`` (closed form (2) / oscillator), ``equilibrium`` (the
+    i.e. (1) for β = 0, with the sharpening rate ρ), ``closed`` (closed form (2) / oscillator), ``equilibrium`` (the
     equilibrium baseline, β = 0 formula), each the minimum over groups (``inf`` = none within
     ``horizon``); and ``group`` (which group crosses first under ``iterate``). Each entry is a
     function of the logs up to its k₀ only.
@@ -235,11 +245,12 @@ def forecast_run(sq, gsq, usq, lam_s_obs, obs_steps, eta, lam, beta=0.0, horizon
     G = sq.shape[1]
     ks = np.asarray([k for k in obs_steps if k < sq.shape[0]] if at is None else at, int)
     st = [[recent_state(k, sq[:, a], gsq[:, a], usq[:, a], lam_s_obs[:, a], obs_steps, eta, lam, beta,
-                        window, lam_window) for a in range(G)] for k in ks]
+                        window, lam_window, rate_window) for a in range(G)] for k in ks]
     field = lambda n: np.asarray([[getattr(s, n) for s in row] for row in st], float).reshape(len(ks), G)  # noqa: E731
-    x, p, gt2, ut2, ls = (field(n) for n in ("x", "p", "gt2", "ut2", "lam_s"))
-    cross = jax.jit(jax.vmap(lambda a, b, c, d: crossing_steps(a, b, eta, lam, horizon, beta=beta, p0=c, ut2=d)))
-    it = np.asarray(cross(*(jnp.asarray(v.reshape(-1)) for v in (x, ls, p, ut2)))).reshape(len(ks), G)
+    x, p, gt2, ut2, ls, rho = (field(n) for n in ("x", "p", "gt2", "ut2", "lam_s", "lam_rate"))
+    cross = jax.jit(jax.vmap(lambda a, b, c, d, e: crossing_steps(a, b, eta, lam, horizon, beta=beta, p0=c, ut2=d,
+                                                                   lam_rate=e)))
+    it = np.asarray(cross(*(jnp.asarray(v.reshape(-1)) for v in (x, ls, p, ut2, rho)))).reshape(len(ks), G)
     it = np.where(it >= horizon, np.inf, it)
     closed = np.asarray(closed_form_crossing(x, ls, eta, lam, beta), float).reshape(len(ks), G)
     eq = np.asarray([[equilibrium_crossing(x[i, a], gt2[i, a], ls[i, a], eta, lam) for a in range(G)]

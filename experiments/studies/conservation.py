@@ -290,3 +290,29 @@ def figures(run_dir: str, doc: dict, formats=("pdf", "png")) -> list:
     ax.legend(fontsize=6)
     written += save(fig, stem("conservation_laws"), formats)
     return written
+
+
+def write_doc_data(run_dir: str, dest: str) -> list:
+    """Write ``table.txt`` (the study table) and ``summary.md`` (worst error per law and optimiser,
+    and the worst continuous-law error divided by ηλ) from ``run_dir/results.json`` into ``dest``."""
+    import json
+    import os
+
+    from .stats import text_table
+
+    with open(os.path.join(run_dir, "results.json")) as f:
+        doc = json.load(f)
+    os.makedirs(dest, exist_ok=True)
+    paths = [os.path.join(dest, "table.txt"), os.path.join(dest, "summary.md")]
+    with open(paths[0], "w") as f:
+        f.write(text_table(doc["header"], [r["_fmt"] for r in doc["rows"]]) + "\n")
+    lines = ["| law/optimiser | discrete law, max rel. err | continuous law, max rel. err | "
+             "max (continuous err)/(ηλ) | gradient flow, max rel. err at t_end |", "|---|---|---|---|---|"]
+    for key, d in doc["summary"].items():
+        lines.append(f"| {key} | {d['discrete_max_rel']:.2g} | {d['continuous_max_rel']:.2g} | "
+                     f"{d['continuous_over_eta_lambda']:.3g} | {d['gradient_flow_final_rel']:.2g} |")
+    lines += ["", f"{len(doc['items'])} runs, {len(doc['seeds'])} seed(s) each, wall time "
+              f"{doc['wall_time'] / 60:.1f} min on 2 shared cores."]
+    with open(paths[1], "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return paths

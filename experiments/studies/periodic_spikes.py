@@ -7,8 +7,9 @@ sharpness and the loss. At every observation step k₀ the forecaster
 (``qshock.experiments.lab.forecast``) predicts when η_eff λ_s = η λ_s/x reaches the edge
 (2, or 2(1 + β) for heavy ball) from data up to k₀ only:
 
-* ``iterate``      iterate the exact identity (SGD) / the (x, p) recurrence (heavy ball);
-* ``closed``       the closed form ln(edge x/(ηλ_s)) / rate (gradient term neglected);
+* ``iterate``      iterate the exact identity (SGD) / the (x, p) recurrence (heavy ball), with λ_s
+                   growing at its recent (clipped ≥ 0) sharpening rate;
+* ``closed``       the closed form ln(edge x/(ηλ_s)) / rate (gradient term neglected, λ_s frozen);
 * ``equilibrium``  relaxation to the equilibrium ‖w‖⁴ = η‖g̃‖²/(2λ) (baseline);
 * ``raw``          raw sharpness against 2/η, linear trend of the last observations (raw baseline);
 * ``constant``     last spike + the median period of the tuning seeds;
@@ -51,18 +52,20 @@ METHODS = THEORY + ("constant", "periodic")
 class Config(StudyConfig):
     models: tuple = ("mlp", "cnn")
     optimizers: tuple = ("sgd", "momentum")
-    lrs: tuple = (0.2, 0.2, 0.4)  # SGD step; heavy ball uses lr (1 - beta): same effective step and decay
-    weight_decays: tuple = (0.0025, 0.005, 0.0025)  # paired with lrs
+    lrs: tuple = (0.2, 0.1, 0.4)  # SGD step; heavy ball: see _hyper (same edge and decay rate)
+    weight_decays: tuple = (0.005, 0.01, 0.0025)  # paired with lrs
     beta: float = 0.9
-    seeds: int = 6
+    seeds: int = 5
     tune_seeds: int = 2
-    steps: int = 3000
+    steps: int = 2100
     width: int = 32
     cnn_width: int = 8
-    sharpness_every: int = 5
-    lanczos_iters: int = 10
+    sharpness_every: int = 6
+    lanczos_iters: int = 16
     sharpness_batch: int = 256
     window: int = 5
+    lam_window: int = 2
+    rate_window: int = 6
     raw_window: int = 6
     horizon: int = 4000
     hit_window: int = 10
@@ -90,15 +93,24 @@ class Config(StudyConfig):
             raise QShockInputError(f"--config: need 1 <= tune_seeds < seeds, got {self.tune_seeds}, {self.seeds}")
         if self.steps < 10 * self.sharpness_every or self.steps % self.sharpness_every:
             raise QShockInputError("--config: sharpness_every must divide steps, and steps >= 10 sharpness_every")
-        if min(self.window, self.raw_window, self.horizon, self.hit_window, self.lanczos_iters) < 1:
-            raise QShockInputError("--config: window, raw_window, horizon, hit_window, lanczos_iters must be >= 1")
+        if min(self.window, self.lam_window, self.raw_window, self.horizon, self.hit_window, self.lanczos_iters) < 1:
+            raise QShockInputError("--config: window, lam_window, raw_window, horizon, hit_window, lanczos_iters "
+                                   "must be >= 1")
+
+
+def _hyper(p, opt, lr, wd):
+    """(η, λ) of the optimiser. Heavy ball uses η(1+β) and λ(1−β)/(1+β): its edge 2(1+β)/η is then
+    the SGD edge 2/lr and its norm decay rate 2ηλ/(1−β) the SGD rate 2 lr wd."""
+    if opt == "momentum":
+        return float(lr) * (1.0 + p.beta), float(wd) * (1.0 - p.beta) / (1.0 + p.beta)
+    return float(lr), float(wd)
 
 
 def _train(p, model, opt, lr, wd, seeds):
     from qshock.experiments.lab import training
 
-    eta = float(lr) * (1.0 - p.beta if opt == "momentum" else 1.0)
-    cfg = training.TrainConfig(model=model, data=DATA[model], lr=eta, weight_decay=float(wd), optimizer=opt,
+    eta, wd = _hyper(p, opt, lr, wd)
+    cfg = training.TrainConfig(model=model, data=DATA[model], lr=eta, weight_decay=wd, optimizer=opt,
                                momentum=float(p.beta), steps=int(p.steps), full_batch=True, norm=True,
                                width=int(p.cnn_width if model == "cnn" else p.width), depth=1,
                                seeds=tuple(int(s) for s in seeds), sharpness_every=int(p.sharpness_every),
@@ -115,7 +127,8 @@ def _seed_forecasts(p, r, i, eta, wd, beta):
     sm, osteps = r.step_metrics, np.asarray(r.obs_steps)
     sq, gsq, usq = (np.asarray(sm[k][i], float)[:, sc] for k in ("grp_sq", "grp_gsq", "grp_usq"))
     ls = np.asarray(r.obs["group_sharpness"][i], float)
-    fc = F.forecast_run(sq, gsq, usq, ls, osteps, eta, wd, beta, horizon=int(p.horizon), window=int(p.window))
+    fc = F.forecast_run(sq, gsq, usq, ls, osteps, eta, wd, beta, horizon=int(p.horizon), window=int(p.window),
+                        lam_window=int(p.lam_window), rate_window=int(p.rate_window))
     k0 = fc["k0"]
     ratio = eta * ls[:len(k0)] / sq[k0]  # eta_eff * lambda_s per group at each k0
     raw = eta * np.asarray(r.obs["sharpness"][i][:, 0], float)
@@ -136,11 +149,12 @@ def _item(p, model, opt, lr, wd, seeds):
     t0 = time.perf_counter()
     r, eta = _train(p, model, opt, lr, wd, seeds)
     beta = float(p.beta) if opt == "momentum" else 0.0
+    lam = _hyper(p, opt, lr, wd)[1]
     runs = []
     for i, s in enumerate(seeds):
-        fc = _seed_forecasts(p, r, i, eta, float(wd), beta)
+        fc = _seed_forecasts(p, r, i, eta, lam, beta)
         runs.append(dict(seed=int(s), loss=np.asarray(r.step_metrics["loss"][i], float), **fc))
-    return dict(model=model, data=DATA[model], optimizer=opt, lr=float(lr), eta=eta, weight_decay=float(wd),
+    return dict(model=model, data=DATA[model], optimizer=opt, lr=float(lr), eta=eta, weight_decay=float(wd), lam=lam,
                 beta=beta, edge=2.0 * (1.0 + beta), runs=runs, train_wall=float(r.wall_time),
                 wall=time.perf_counter() - t0, n_groups=int(np.sum(_scale_mask(r))))
 
@@ -153,26 +167,31 @@ def _spikes(loss, z):
 
 
 def _tracked(run, key, spikes, edge_val, lag):
-    """Spike forecast: (first observed crossing of the edge since the last spike, else ``key``'s
-    predicted crossing) + lag. After a spike the tracker re-arms only once the observed ratio has
-    fallen below the edge again (the ratio stays high while the spike decays)."""
+    """Spike forecast: (first observed crossing of the edge, else ``key``'s predicted crossing) + lag.
+
+    The first crossing is forgotten at each detected spike and whenever the observed ratio has been
+    below the edge at two consecutive observations (the ratio stays high while a spike decays, and
+    single observations scatter around the edge)."""
     k0, fc = np.asarray(run["k0"], float), arr(run[key])
     ratio = arr(run["raw_ratio" if key == "raw" else "ratio"])
     out = np.empty_like(fc)
-    first, armed, last_seen = math.nan, True, -1.0
+    first, armed, below, last_seen = math.nan, True, 0, -1.0
     for j, k in enumerate(k0):
         last = spikes[spikes <= k].max() if np.any(spikes <= k) else -1.0
         if last > last_seen:
-            first, armed, last_seen = math.nan, False, last
-        armed = armed or ratio[j] < edge_val
+            first, armed, below, last_seen = math.nan, False, 0, last
+        below = below + 1 if ratio[j] < edge_val else 0
+        if below >= 2:
+            first, armed = math.nan, True
         if armed and math.isnan(first) and ratio[j] >= edge_val:
             first = k
-        base = fc[j] if math.isnan(first) else first
-        out[j] = base + lag if armed else max(fc[j], k) + lag
+        out[j] = (fc[j] if math.isnan(first) else first) + lag
     return np.maximum(out, k0 + 1)
 
 
 def _next_spike(k0, spikes):
+    if len(spikes) == 0:
+        return np.full(np.shape(k0), np.nan)
     idx = np.searchsorted(spikes, k0, side="right")
     return np.where(idx < len(spikes), spikes[np.minimum(idx, len(spikes) - 1)], np.nan)
 
@@ -300,10 +319,11 @@ def run(p, seeds, store, log) -> StudyResult:
                 items.append(it)
                 ev = it["evaluation"]
                 for m, a in ev["methods"].items():
-                    rows.append(dict(model=model, optimizer=opt, eta=it["eta"], weight_decay=wd, method=m,
+                    lam = it.get("lam", wd)
+                    rows.append(dict(model=model, optimizer=opt, eta=it["eta"], weight_decay=lam, method=m,
                                      spikes_per_seed=ev["spikes_per_seed"], period=ev["tuned"]["period"],
                                      **{k: v for k, v in a.items() if k != "scatter"},
-                                     _fmt=[f"{model}/{opt}", f"{it['eta']:g}", f"{wd:g}", m,
+                                     _fmt=[f"{model}/{opt}", f"{it['eta']:.3g}", f"{lam:.3g}", m,
                                            f"{ev['spikes_per_seed']:.3g}", f"{ev['tuned']['period']:.4g}",
                                            _f(a["err_q1"]), _f(a["err_q2"]), _f(a["err_q3"]), _f(a["med_rel_err"]),
                                            _f(a["period_rel_err"]), _f(a["hit_rate"]), _f(a["spearman"]),
@@ -367,7 +387,7 @@ def figures(run_dir: str, doc: dict, formats=("pdf", "png")) -> list:
     for s in spikes:
         axes[2].axvline(s, color="r", lw=0.4, alpha=0.5)
     axes[2].set(xlabel="step", ylabel="loss (full batch)")
-    axes[0].set_title(f"{it['model']}/{it['optimizer']} η={it['eta']:g} λ={it['weight_decay']:g} seed {r['seed']}: "
+    axes[0].set_title(f"{it['model']}/{it['optimizer']} η={it['eta']:g} λ={it.get('lam', it['weight_decay']):.3g} seed {r['seed']}: "
                       "forecasts (arrows, from the step they were made)", fontsize=8)
     written += save(fig, stem("periodic_spikes_run"), formats)
     fig, ax = figure()
@@ -384,3 +404,39 @@ def figures(run_dir: str, doc: dict, formats=("pdf", "png")) -> list:
     ax.legend(fontsize=7)
     written += save(fig, stem("periodic_spikes_scatter"), formats)
     return written
+
+
+def write_doc_data(run_dir: str, dest: str) -> list:
+    """Write the documentation's numbers from ``run_dir/results.json`` into ``dest``: ``table.txt``
+    (the study table), ``summary.md`` (per model/optimiser: ½-period error and median relative
+    lead-time error of each method, settings where it beats the constant baseline, wall time),
+    ``config.txt`` (the parameters and seeds)."""
+    import json
+    import os
+
+    from .stats import text_table
+
+    with open(os.path.join(run_dir, "results.json")) as f:
+        doc = json.load(f)
+    os.makedirs(dest, exist_ok=True)
+    paths = [os.path.join(dest, n) for n in ("table.txt", "summary.md", "config.txt")]
+    with open(paths[0], "w") as f:
+        f.write(text_table(doc["header"], [r["_fmt"] for r in doc["rows"]]) + "\n")
+    lines = ["| model/optimiser | method | error at ½-period lead (steps) | median rel. lead-time error | "
+             "beats constant (settings) |", "|---|---|---|---|---|"]
+    for key, d in doc["summary"].items():
+        for m in METHODS:
+            lines.append(f"| {key} | {m} | {_f(d['err_half_period'].get(m))} | {_f(d['med_rel_err'].get(m))} | "
+                         f"{d['predictive'].get(m, '-')} |")
+    walls = ", ".join(f"{k}: {d['wall_s'] / 60:.1f} min" for k, d in doc["summary"].items())
+    lines += ["", f"Wall time per model/optimiser (training, sharpness, forecasts; 2 shared cores): {walls}; "
+              f"whole study {doc['wall_time'] / 60:.1f} min."]
+    with open(paths[1], "w") as f:
+        f.write("\n".join(lines) + "\n")
+    p = doc["params"]
+    with open(paths[2], "w") as f:
+        f.write(f"quick={doc['quick']} seeds={doc['seeds']} (tuning: the first {p['tune_seeds']}) "
+                f"models={p['models']} optimizers={p['optimizers']} lrs={p['lrs']} "
+                f"weight_decays={p['weight_decays']} beta={p['beta']} steps={p['steps']} "
+                f"sharpness_every={p['sharpness_every']} lanczos_iters={p['lanczos_iters']}\n")
+    return paths
