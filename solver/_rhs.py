@@ -13,6 +13,7 @@ stable-time-step function ``max_dt(u) = 1 / (Σ_a α_a/Δx_a + Σ_a ν m_a/(c_ν
 
 from __future__ import annotations
 
+import itertools
 from typing import Callable, NamedTuple
 
 import jax
@@ -272,11 +273,29 @@ def _hj_alpha_local(eq: HamiltonJacobi, grid: Grid, coeffs, x, H_point):
         def alpha_local(pm, pp):
             return bound(jnp.minimum(pm, pp), jnp.maximum(pm, pp))
     else:
-        dHdp = jax.grad(H_point, argnums=1)
+        dHdp = _user_field(jax.grad(H_point, argnums=1), 2, grid, x, x.dtype)
 
         def alpha_local(pm, pp):
-            return ham.lf_alpha_local(dHdp, x, pm, pp)
+            return _box_max(dHdp, pm, pp)
     return alpha_local
+
+
+def _box_max(dHdp_field, pm, pp):
+    r""":math:`\max|\partial H/\partial p_i|` over the sample points of the box
+    :math:`[\min(p^-,p^+), \max(p^-,p^+)]` of :func:`lf_alpha_local` (the :math:`2^d` corners for
+    ``d <= 3``; else :math:`p^\pm`, the lower, upper and farthest corners), on component-first fields."""
+    d = pm.shape[0]
+    lo, hi = jnp.minimum(pm, pp), jnp.maximum(pm, pp)
+    if d <= 3:
+        points = [jnp.stack([hi[i] if bit else lo[i] for i, bit in enumerate(bits)])
+                  for bits in itertools.product((False, True), repeat=d)]
+    else:
+        points = [pm, pp, lo, hi, jnp.where(jnp.abs(hi) >= jnp.abs(lo), hi, lo)]
+    best = None
+    for q in points:
+        val = jnp.abs(dHdp_field(q))
+        best = val if best is None else jnp.maximum(best, val)
+    return best
 
 
 def _hj_derivatives(grid: Grid, deriv: str, ng: int):

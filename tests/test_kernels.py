@@ -553,3 +553,23 @@ def test_user_hamiltonian_split_path_matches_vmap_path_in_a_solve():
         rhs_mod.split_map = orig
     assert fast.n_steps == slow.n_steps
     assert np.max(np.abs(np.asarray(fast.u) - np.asarray(slow.u))) < 1e-12
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 4])
+def test_box_max_on_split_fields_equals_lf_alpha_local(d):
+    """The LLF coefficients of the solver (component-first, split evaluation) equal lf_alpha_local."""
+    from qshock.solver._rhs import _box_max
+    from qshock.solver._split import split_map
+
+    def H(x, p):
+        return jnp.sqrt(1.0 + jnp.sum(p * p)) + 0.3 * jnp.sum(x * p) ** 2
+
+    shape = (6,) * min(d, 2) + (1,) * max(d - 2, 0)
+    rng = np.random.default_rng(d)
+    x = jnp.asarray(rng.normal(size=shape + (d,)))
+    pm, pp = (jnp.asarray(rng.normal(size=(d,) + shape)) for _ in range(2))
+    dH = split_map(jax.grad(H, argnums=1), 2, d, shape, jnp.float64)
+    xs = jnp.moveaxis(x, -1, 0)
+    got = _box_max(lambda q: dH(xs, q), pm, pp)
+    want = lf_alpha_local(jax.grad(H, argnums=1), x, pm, pp)
+    assert np.allclose(got, want, rtol=1e-13, atol=1e-13)
