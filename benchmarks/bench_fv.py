@@ -42,6 +42,8 @@ CFL = 0.5
 HJ_SIZES = (101, 201, 401)
 BURGERS_SIZES = (1024, 4096, 16384, 65536, 262144)
 BURGERS_STEPS = 200
+#: sizes at which the plain-JAX WENO5 anchor is timed next to qshock (float64 and float32)
+ANCHOR_SIZES = (16384, 262144)
 #: XLA:CPU flag that turns off YNNPACK library fusions (reductions over a short leading axis)
 NO_YNN = "--xla_cpu_experimental_ynn_fusion_type="
 
@@ -246,6 +248,28 @@ def run_burgers(report, sizes=BURGERS_SIZES, dtypes=(jnp.float64, jnp.float32), 
                 report({"table": table, "dtype": name, "N": n, "integrator": method, "steps": steps,
                         "compile s": first - best, "wall s": best, "us/step": 1e6 * best / steps,
                         "cell-updates/s": n * steps / best, "L1 error": float(err.mean() * 2 * np.pi)})
+                if method == "ssprk3-fixed" and n in ANCHOR_SIZES:
+                    _burgers_anchor(report, table, name, n, dtype, best, reps)
+
+
+def _burgers_anchor(report, table, name, n, dtype, q_best, reps):
+    """The plain-JAX ``jnp.roll`` WENO5 (:func:`reference_weno5_burgers`) timed in the same run, and
+    the ratio of qshock's cell-update rate to it (issue 15, target: >= 2)."""
+    fr, ur = reference_weno5_burgers(n, dtype)
+    first, best, out = _timed(lambda: fr(ur), reps)
+    g = _burgers_grid(n)
+    err = np.abs(np.asarray(out, np.float64) - burgers_exact_average(g, BURGERS_STEPS * CFL * g.dx[0]))
+    report({"table": table, "dtype": name, "N": n, "integrator": "anchor: plain jnp.roll WENO5 (fixed)",
+            "steps": BURGERS_STEPS, "compile s": first - best, "wall s": best, "us/step": 1e6 * best / BURGERS_STEPS,
+            "cell-updates/s": n * BURGERS_STEPS / best, "L1 error": float(err.mean() * 2 * np.pi)})
+    report({"table": table, "dtype": name, "N": n, "integrator": "ratio qshock/anchor (fixed)",
+            "cell-updates/s": best / q_best})
+
+
+def _burgers_grid(n):
+    from qshock.solver import Grid
+
+    return Grid(0.0, 2 * np.pi, n)
 
 
 def run(report):
