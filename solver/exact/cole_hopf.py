@@ -269,24 +269,14 @@ def cole_hopf_hj_torus(
         raise QShockInputError(f"grid_shape has {d} axes but lengths/lower have {len(lengths)}/{len(lower)}")
     if int(oversample) != oversample or oversample < 1:
         raise QShockInputError(f"oversample must be an integer >= 1, got {oversample}")
-    if points is None:
-        out_shape = shape
-        pts = jnp.stack([c.reshape(-1) for c in jnp.meshgrid(*_centres(shape, lengths, lower), indexing="ij")], -1)
-    else:
-        pts = jnp.asarray(points, dtype=jnp.result_type(float))
-        if d == 1 and (pts.ndim == 1 or pts.shape[-1] != 1):
-            pts = pts[..., None]
-        if pts.shape[-1] != d:
-            raise QShockInputError(f"points have dimension {pts.shape[-1]} but the torus has {d}")
-        out_shape = pts.shape[:-1]
-        pts = pts.reshape(-1, d)
+    pts, out_shape = _evaluation_points(shape, lengths, lower, points)
 
     def finish(u, g):
         u = u.reshape(out_shape)
         return (u, g.reshape(out_shape + (d,))) if return_gradient else u
 
     if t == 0.0:
-        f = lambda p: u0(*[p[a] for a in range(d)])
+        f = lambda p: u0(*[p[a] for a in range(d)])  # noqa: E731
         return finish(jax.vmap(f)(pts), jax.vmap(jax.grad(f))(pts))
     r = int(oversample)
     fine_shape = [n * r for n in shape]
@@ -294,11 +284,9 @@ def cole_hopf_hj_torus(
     at_points = points is not None or r % 2 == 0
     if at_points:
         fine_shape = [n + 1 - n % 2 for n in fine_shape]  # odd: the Fourier interpolant is real
-    fine = jnp.meshgrid(*_centres(fine_shape, lengths, lower), indexing="ij")
-    V = u0(*fine) * jnp.ones(fine_shape)
-    osc = float(jnp.max(V) - jnp.min(V))
+    V = u0(*jnp.meshgrid(*_centres(fine_shape, lengths, lower), indexing="ij")) * jnp.ones(fine_shape)
     if method == "auto":
-        method = "fft" if osc / (2 * nu) <= _FFT_OSC_LIMIT else "quadrature"
+        method = "fft" if float(jnp.max(V) - jnp.min(V)) / (2 * nu) <= _FFT_OSC_LIMIT else "quadrature"
     if method == "fft":
         L = jnp.asarray(lengths)
         if not at_points:
@@ -306,12 +294,36 @@ def cole_hopf_hj_torus(
             sl = tuple(slice((r - 1) // 2, None, r) for _ in range(d))
             return finish(u[sl], g[sl])
         origin = jnp.asarray([lo + 0.5 * Lx / n for lo, Lx, n in zip(lower, lengths, fine_shape)])
-        u, g = _fft_hj_points(V, t, nu, L, origin, pts, 64)
-        return finish(u, g)
+        return finish(*_fft_hj_points(V, t, nu, L, origin, pts, 64))
     if method != "quadrature":
         raise QShockInputError(f"unknown Cole–Hopf method {method!r}; expected auto, fft or quadrature")
-    # quadrature grid (relative to `lower`), fine enough for the kernel width sqrt(2 nu t)
-    curv = 0.0  # bound on the largest Hessian eigenvalue of u0, from second differences
+    return finish(*_quadrature_hj_torus(u0, V, pts, t, nu, lengths, lower, quad_points))
+
+
+def _evaluation_points(shape, lengths, lower, points):
+    """``(points (n, d), output shape)``: the cell centres of ``shape``, or the given ``points``."""
+    d = len(shape)
+    if points is None:
+        pts = jnp.stack([c.reshape(-1) for c in jnp.meshgrid(*_centres(shape, lengths, lower), indexing="ij")], -1)
+        return pts, shape
+    pts = jnp.asarray(points, dtype=jnp.result_type(float))
+    if d == 1 and (pts.ndim == 1 or pts.shape[-1] != 1):
+        pts = pts[..., None]
+    if pts.shape[-1] != d:
+        raise QShockInputError(f"points have dimension {pts.shape[-1]} but the torus has {d}")
+    return pts.reshape(-1, d), pts.shape[:-1]
+
+
+def _quadrature_hj_torus(u0, V, pts, t, nu, lengths, lower, quad_points):
+    r"""Log-space heat-kernel quadrature with periodic images at ``pts``: ``(u, ∇u)``.
+
+    The quadrature grid (per axis ``quad_points``, default from the kernel width
+    :math:`\sigma = \sqrt{2\nu/(1/t + 1.2\,\kappa)}`, κ a bound on the largest Hessian eigenvalue of
+    ``u0`` from second differences of the samples ``V``) resolves the kernel; the window reaches
+    :math:`\sqrt{2t(\mathrm{osc}\,u_0 + 80\nu)}`.
+    """
+    d = len(lengths)
+    curv = 0.0
     for a in range(d):
         h_a = lengths[a] / V.shape[a]
         d2 = (jnp.roll(V, -1, a) - 2 * V + jnp.roll(V, 1, a)) / h_a**2
@@ -328,7 +340,7 @@ def cole_hopf_hj_torus(
     npts = pts.shape[0]
     rel = pad_to_bucket(pts - jnp.asarray(lower), minimum=64)
     u, g = _quad_hj(Vq, rel, t, nu, jnp.asarray(hs), jnp.asarray(reaches), n_window, 64)
-    return finish(u[:npts], g[:npts])
+    return u[:npts], g[:npts]
 
 
 # ---------------------------------------------------------------------------------------- Bessel series
