@@ -270,6 +270,36 @@ def default_capacities(n: int, L: float, rc: float, phi_max: float, sigma_max: f
 _SIMS: dict = {}
 
 
+def _capacities(x0, L, rc, m, cell_capacity, neighbour_capacity) -> tuple[int, int]:
+    """Capacities for a run from the Poisson start ``x0`` (B, N, 3), the most clustered state of
+    this repulsive dynamics: the largest cell occupancy + 3 and the largest neighbour count + 6
+    (one cell-list search with the Poisson bounds of :func:`default_capacities`), each capped by
+    its Poisson bound. Explicit capacities are used as given."""
+    if cell_capacity and neighbour_capacity:
+        return int(cell_capacity), int(neighbour_capacity)
+    n = x0.shape[1]
+    dc, dk = default_capacities(n, L, rc, 0.0, 0.0)
+    c = np.floor(x0 * (m / L)).astype(np.int64) % m
+    occ = max(np.bincount((q[:, 0] * m + q[:, 1]) * m + q[:, 2], minlength=m ** 3).max() for q in c)
+    cap = int(cell_capacity or min(dc, occ + 3))
+    if neighbour_capacity:
+        return cap, int(neighbour_capacity)
+    most = max(int(_count_fn(n, m, max(cap, occ), dk)(x, L, rc)) for x in x0)
+    return cap, int(min(dk, most + 6))
+
+
+def _count_fn(n, m, cap, k):
+    import jax
+
+    key = ("count", n, m, cap, k)
+    if key not in _SIMS:
+        _SIMS[key] = jax.jit(lambda x, L, rc: neighbour_list(x, L, rc, m, cap, k)[2])
+    return _SIMS[key]
+
+
+
+
+
 def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunks: int, bro: bool):
     """Jitted ``run(x0, L, rc, skin, sigma, pars, seeds, chunk)`` for B systems of N particles at once.
 
@@ -387,10 +417,9 @@ def simulate(n: int, phis, seeds, *, mode: str = "sgd", eta: float = 0.0, b: flo
     sig = np.array([sigma_for(n, p, L) for p in phis])
     rc = float(sig.max() + skin)
     m = cell_count(L, rc)
-    dc, dk = default_capacities(n, L, rc, max(phis), float(sig.max()))
-    cap, k = int(cell_capacity or dc), int(neighbour_capacity or dk)
     dt = jnp.dtype(dtype)
     x0 = jnp.stack([random_positions(jax.random.PRNGKey(s), n, L, dt) for s in seeds])
+    cap, k = _capacities(np.asarray(x0), L, rc, m, cell_capacity, neighbour_capacity)
     pars = jnp.asarray([[eta, b, eps, 1.0 if mode == "bro" else 0.0]] * len(phis), dt)
     run = make_simulator(n, m, cap, k, int(alpha), steps // record_every, mode == "bro")
     out = run(x0, jnp.asarray(L, dt), jnp.asarray(rc, dt), jnp.asarray(skin, dt), jnp.asarray(sig, dt), pars,
