@@ -107,7 +107,8 @@ def test_conversions():
                        (lambda: step_of_coarse_time(1.0, 0.0), "lr"),
                        (lambda: step_map_fold(c, scheme="spectral"), "scheme"),
                        (lambda: step_map_fold(c, nu=-1.0), "nu"), (lambda: coarse_grain_shock(c, nu=0.0, t_max=0.0), "t_max"),
-                       (lambda: step_map_fold(c, refine=0), "refine"), (lambda: step_map_fold(c, pad=-1.0), "pad")]:
+                       (lambda: step_map_fold(c, refine=0), "refine"), (lambda: step_map_fold(c, pad=-1.0), "pad"),
+                       (lambda: step_map_fold(c, kappa=1.0), "kappa")]:
         with pytest.raises(QShockInputError, match=word):
             call()
 

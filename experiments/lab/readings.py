@@ -84,7 +84,7 @@ def orthonormal(chart):
                    metric=jnp.eye(len(sc)), eigenvalues=jnp.asarray(np.asarray(chart.eigenvalues) / sc ** 2)), sc
 
 
-def _check(chart, scheme, nu, t_max, n_out, pad, refine=None):
+def _check(chart, scheme, nu, t_max, n_out, pad, refine=None, kappa=None):
     if not hasattr(chart, "loss") or chart.loss is None:
         raise QShockInputError("chart must be a LossChart with its loss evaluated")
     if not np.all(np.isfinite(np.asarray(chart.loss))):
@@ -97,6 +97,8 @@ def _check(chart, scheme, nu, t_max, n_out, pad, refine=None):
         raise QShockInputError(f"t_max must be a positive number, got {t_max!r}")
     if refine is not None and not (isinstance(refine, (int, np.integer)) and 1 <= refine <= 16):
         raise QShockInputError(f"refine must be None or an integer in [1, 16], got {refine!r}")
+    if kappa is not None and not (np.isfinite(kappa) and kappa > 1):
+        raise QShockInputError(f"kappa must be a number > 1 (fit window G <= kappa G0), got {kappa!r}")
     if pad is not None and not (np.isfinite(pad) and pad >= 0):
         raise QShockInputError(f"pad must be a number >= 0 (cells per face in units of n), got {pad!r}")
     if not (isinstance(n_out, int) and n_out >= 8):
@@ -132,6 +134,12 @@ def _extend_axis(L, h, axis, pad):
     return np.moveaxis(full, 0, axis)
 
 
+def _default_kappa(chart) -> float:
+    """Fit window G ≤ κ·G₀: 1.5 in 1-D (early outputs: the cusp bias h²/(1−t)^k stays small),
+    3 in 2-D/3-D (the coarser grids need a longer window to average the padding's error)."""
+    return 1.5 if chart.loss.ndim == 1 else 3.0
+
+
 def _default_pad(chart) -> float:
     """Padding per face in units of n: 2 in 1-D (cheap; keeps the decaying part of the
     continuation out of the box until late), 0.5 in 2-D and 3-D."""
@@ -164,25 +172,33 @@ def _crop(sol, grid, crop):
     return type(sol)(t=sol.t, u=c(sol.u), grid=grid, p=c(sol.p), n_steps=sol.n_steps, metadata=sol.metadata)
 
 
-def _local_resolution(v0, h, r_local, edge=3):
-    r"""detect's ``resolution`` r such that its test G·Δx ≤ r·osc(v₀) reads G·Δx ≤ r_local·osc_c,
-    osc_c the range of v₀ over the strongly compressive cells (−λ_min(sym ∇v₀) ≥ ½ its max;
-    the ``edge`` cells of each face left out, as in detect). Far-field values of v₀ on a wide
-    box then do not let post-shock outputs pass as resolved (they would bias the 1/G fit)."""
+def _local_resolution(v0, h, kappa, edge=3, r_abs=0.25):
+    r"""detect's ``resolution`` r (its test: G·Δx ≤ r·osc(v₀)) for the fit window
+    G ≤ min(κ·G₀, r_abs·osc_c/Δx): G₀ = max(−λ_min(sym ∇v₀)) the initial compression, osc_c
+    the range of e·v₀ over the strongly compressive cells (−λ_min ≥ ½G₀), e the most compressive
+    direction at the maximum, the ``edge`` cells of each face left out as in detect. So the fit
+    uses the outputs up to t ≈ (1 − 1/κ)t* on flat characteristics, whatever the grid; the far
+    field of v₀ on a wide box and the velocity along the front do not widen the window (late
+    outputs bias the fit where the compressive region narrows, e.g. at a cusp).
+    Returns (r, osc_c)."""
     v0 = np.asarray(v0, float)
     d = v0.shape[0]
     Dv = np.stack([np.stack([np.gradient(v0[i], h[j], axis=j) for j in range(d)], -1) for i in range(d)], -2)
-    comp = -np.linalg.eigvalsh(0.5 * (Dv + np.swapaxes(Dv, -1, -2)))[..., 0]
+    lam, vec = np.linalg.eigh(0.5 * (Dv + np.swapaxes(Dv, -1, -2)))
+    comp = -lam[..., 0]
     inner = tuple(slice(edge, s - edge) if s > 2 * edge + 2 else slice(None) for s in comp.shape)
     mask = np.zeros(comp.shape, bool)
     mask[inner] = True
     cmax = comp[mask].max()
     osc = max(float(v0.max() - v0.min()), 1e-300)
     if not cmax > 0:
-        return r_local, osc
+        return 0.05, osc
     sel = mask & (comp >= 0.5 * cmax)
-    osc_c = max(float(np.max(v0[:, sel].max(axis=1) - v0[:, sel].min(axis=1))), 1e-12 * osc)
-    return r_local * osc_c / osc, osc_c
+    e = vec[np.unravel_index(np.argmax(np.where(mask, comp, -np.inf)), comp.shape)][:, 0]
+    ve = np.einsum("i,i...->...", e, v0)[sel]
+    osc_c = max(float(ve.max() - ve.min()), 1e-12 * osc)
+    hmin = min(h)
+    return min(kappa * cmax * hmin, r_abs * osc_c) / osc, osc_c
 
 
 def refined(chart, k: int):
@@ -229,7 +245,7 @@ def _grad(L, h):
 
 
 def step_map_fold(chart, *, nu: float = 0.0, scheme: str = "weno5", t_max: float | None = None,
-                  n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float | None = None,
+                  n_out: int = 121, cfl: float = 0.4, kappa: float | None = None, pad: float | None = None,
                   refine: int | None = None) -> Reading:
     r"""Reading (ii): fold time τ* of the step map x ↦ x − τ grad_g L, from the Burgers solve.
 
@@ -238,14 +254,15 @@ def step_map_fold(chart, *, nu: float = 0.0, scheme: str = "weno5", t_max: float
     curvature, :func:`_extend_axis`: outflow boundaries then inject no spurious compression) to
     ``t_max`` (default 1.5× the closed-form fold 1/maxₓλ_max(Hess L) on the box,
     ``detail["closed_form"]``) with ``n_out`` outputs. τ* is ``detect``'s gradient-fit time on
-    the solution cropped to the chart box, with its resolved-gradient test taken relative to
-    the compressive part of v₀ (``r_local``, :func:`_local_resolution`). ``refine``: solve on
+    the solution cropped to the chart box, fitted over the outputs where the compression is
+    below ``kappa`` times its initial value (:func:`_local_resolution`; default
+    :func:`_default_kappa`). ``refine``: solve on
     the loss interpolated to refine·n cells (``None``: 1, and 4 when a 1-D chart is
     under-resolved, :func:`_auto_refine`; ``detail["refine"]``). The uncertainty is detect's
     (fit spread plus Δx/osc(v₀)). ``time = inf`` when L has no positive curvature on the box
     or no fold forms before t_max.
     """
-    _check(chart, scheme, nu, t_max, n_out, pad, refine)
+    _check(chart, scheme, nu, t_max, n_out, pad, refine, kappa)
     chart, sc = orthonormal(chart)
     m = chart.loss.ndim
     cf = predict(HamiltonJacobi(), -np.asarray(chart.loss, float), chart.grid())  # fold of x ↦ x + t∇(−L)
@@ -264,7 +281,7 @@ def step_map_fold(chart, *, nu: float = 0.0, scheme: str = "weno5", t_max: float
         Lp, big, crop = _padded(ch, p)
         v0 = -_grad(Lp, big.dx)
         sol = solve(Burgers(nu=nu), big, v0[0] if m == 1 else v0, t1, scheme=scheme, save_at=ts, cfl=cfl)
-        res, osc_c = _local_resolution(v0[(slice(None),) + crop], grid.dx, r_local)
+        res, osc_c = _local_resolution(v0[(slice(None),) + crop], grid.dx, kappa or _default_kappa(ch))
         est = detect(_crop(sol, grid, crop), nu=nu, resolution=res)
         return est, {"pad": p, "resolution": res, "osc_compressive": osc_c}
 
@@ -286,7 +303,7 @@ def _viscous_shock_time(t_out, est, nu):
 
 
 def coarse_grain_shock(chart, *, nu: float, scheme: str = "weno5", t_max: float | None = None,
-                       n_out: int = 121, cfl: float = 0.4, r_local: float = 0.05, pad: float | None = None,
+                       n_out: int = 121, cfl: float = 0.4, kappa: float | None = None, pad: float | None = None,
                        refine: int | None = None) -> Reading:
     r"""Reading (i): shock time t* of u_t + ½|∇u|²_g = νΔ_g u, u(0) = L (HJ on the padded chart box).
 
@@ -299,7 +316,7 @@ def coarse_grain_shock(chart, *, nu: float, scheme: str = "weno5", t_max: float 
     layer included) and the layer width against 2ν/a. ``time = inf`` when L is convex on the
     box (μ ≤ 0) or nothing forms before t_max. Padding and ``refine`` as in :func:`step_map_fold`.
     """
-    _check(chart, scheme, nu, t_max, n_out, pad, refine)
+    _check(chart, scheme, nu, t_max, n_out, pad, refine, kappa)
     chart, sc = orthonormal(chart)
     L = np.asarray(chart.loss, float)
     cf = predict(HamiltonJacobi(), L, chart.grid())
@@ -315,7 +332,7 @@ def coarse_grain_shock(chart, *, nu: float, scheme: str = "weno5", t_max: float 
         grid = ch.grid()
         Lp, big, crop = _padded(ch, p)
         sol = solve(HamiltonJacobi(nu=nu), big, Lp, t1, scheme=scheme, save_at=ts, cfl=cfl)
-        res, osc_c = _local_resolution(_grad(np.asarray(ch.loss, float), grid.dx), grid.dx, r_local)
+        res, osc_c = _local_resolution(_grad(np.asarray(ch.loss, float), grid.dx), grid.dx, kappa or _default_kappa(ch))
         est = detect(_crop(sol, grid, crop), nu=nu, resolution=res)
         return est, {"pad": p, "resolution": res, "osc_compressive": osc_c, "sol_t": np.asarray(sol.t)}
 
