@@ -6,7 +6,7 @@ delivers) and solve with the FV solver (WENO5 by default) on the chart box; clos
 the check (``Reading.detail["closed_form"]``, from ``solver.shocks.predict`` on the grid).
 
 * **Reading (ii), step map** (:func:`step_map_fold`). The GD map x ↦ x − τ grad_g L is the
-  time-τ characteristic map of v_t + (v·∇)v = νΔv, v(0) = −grad_g L (THEORY §2). 1-D:
+  time-τ characteristic map of v_t + (v·∇)v = νΔv, v(0) = −grad_g L (docs/theory.md §2). 1-D:
   Burgers u_t + (u²/2)_x = νu_xx (velocity form); m-D: the curl-free gradient form
   v_t + ∇(|v|²/2) = νΔv. The fold time τ* is the blow-up of the compression
   G = max(−λ_min(sym ∇v)) found by ``solver.shocks.detect`` (straight-line fit of 1/G against t,
@@ -23,7 +23,7 @@ Without this, the zero-gradient ghost cells of an inflow face (the usual case: c
 converge towards the valley) inject a spurious compression of ~10 % that corrupts the fit.
 Under-resolved 1-D data are spline-refined ×4 (:func:`refined`).
 
-Conversions (THEORY §7): :func:`sgd_nu` (ν = ησ²/(4B)), :func:`step_of_fold` (oscillation
+Conversions (docs/theory.md §7): :func:`sgd_nu` (ν = ησ²/(4B)), :func:`step_of_fold` (oscillation
 where η_eff ≥ τ*, divergence/spike where η_eff ≥ 2τ*), :func:`step_of_coarse_time`
 (k* = t*/(2η), and the t = ηk sensitivity variant k* = t*/η).
 
@@ -343,7 +343,7 @@ def coarse_grain_shock(chart, *, nu: float, scheme: str = "weno5", t_max: float 
 
 
 def sgd_nu(chart, lr: float, batch: int) -> float:
-    """ν = η σ²/(4B) (THEORY §1), σ² the per-example gradient variance along the chart
+    """ν = η σ²/(4B) (docs/theory.md §1), σ² the per-example gradient variance along the chart
     directions (``chart.grad_var``), averaged over them (isotropic noise on the chart)."""
     if not (np.isfinite(lr) and lr > 0):
         raise QShockInputError(f"lr must be positive, got {lr!r}")
@@ -354,7 +354,7 @@ def sgd_nu(chart, lr: float, batch: int) -> float:
 
 
 def step_of_fold(tau_star: float, eta_eff: float) -> dict:
-    """THEORY §7, reading (ii): at a checkpoint with fold time τ* and effective step η_eff,
+    """docs/theory.md §7, reading (ii): at a checkpoint with fold time τ* and effective step η_eff,
     ``oscillating`` = η_eff ≥ τ*, ``diverging`` = η_eff ≥ 2τ* (spike, catapult), and the
     margins η_eff/τ*."""
     if not (np.isfinite(eta_eff) and eta_eff > 0):
@@ -367,7 +367,7 @@ def step_of_fold(tau_star: float, eta_eff: float) -> dict:
 
 
 def step_of_coarse_time(t_star: float, lr: float) -> dict:
-    """THEORY §7, reading (i): PDE time t = 2ηk, so k* = t*/(2η); the sensitivity variant
+    """docs/theory.md §7, reading (i): PDE time t = 2ηk, so k* = t*/(2η); the sensitivity variant
     t = ηk gives k* = t*/η. inf stays inf."""
     if not (np.isfinite(lr) and lr > 0):
         raise QShockInputError(f"lr must be positive, got {lr!r}")
