@@ -54,10 +54,10 @@ class Config(StudyConfig):
     depth: int = 2
     lrs: tuple = (0.05, 0.1, 0.2)
     weight_decays: tuple = (0.0, 0.01, 0.05)
-    momenta: tuple = (0.0, 0.9)
-    nets: tuple = NETS
+    momenta: tuple = ()  # () = (0, 0.9); with the single setting ``lr`` = (0,)
+    nets: tuple = ()  # () = both nets; with the single setting ``lr`` = ("scale",)
     momentum_scales_lr: bool = True  # heavy ball runs with step eta (1 - beta): the same effective step eta
-    lr: float | None = None  # a single setting: overrides lrs (kept for old configuration files)
+    lr: float | None = None  # a single setting: overrides lrs (the study before the sweep: scale net, SGD)
     weight_decay: float | None = None  # a single setting: overrides weight_decays
     steps: int = 1000
     batch: int = 64
@@ -71,7 +71,15 @@ class Config(StudyConfig):
         lrs = (self.lr,) if self.lr is not None else self.lrs
         wds = (self.weight_decay,) if self.weight_decay is not None else self.weight_decays
         sc = lambda c: (1.0 - c) if self.momentum_scales_lr else 1.0  # noqa: E731
-        return [(float(a) * sc(c), float(b), float(c)) for a in lrs for b in wds for c in self.momenta]
+        return [(float(a) * sc(c), float(b), float(c)) for a in lrs for b in wds for c in self.betas()]
+
+    def betas(self):
+        """The momenta swept: ``momenta``, or (0, 0.9), or (0,) for the single setting ``lr``."""
+        return tuple(self.momenta) or ((0.0,) if self.lr is not None else (0.0, 0.9))
+
+    def net_list(self):
+        """The nets run: ``nets``, or both, or ("scale",) for the single setting ``lr``."""
+        return tuple(self.nets) or (("scale",) if self.lr is not None else NETS)
 
     def validate(self):
         for v, name in ((self.lr, "lr"), (self.weight_decay, "weight_decay")):
@@ -83,9 +91,9 @@ class Config(StudyConfig):
             raise QShockInputError(f"--config: lrs (lr) must be numbers > 0, got {list(lrs)}")
         if not wds or any(not (b >= 0) for b in wds):
             raise QShockInputError(f"--config: weight_decays (weight_decay) must be numbers >= 0, got {list(wds)}")
-        if not self.momenta or any(not (0 <= c < 1) for c in self.momenta):
+        if any(not (0 <= c < 1) for c in self.momenta):
             raise QShockInputError(f"--config: momenta must be in [0, 1), got {list(self.momenta)}")
-        if not self.nets or any(n not in NETS for n in self.nets):
+        if any(n not in NETS for n in self.nets):
             raise QShockInputError(f"--config: nets must be among {', '.join(NETS)}, got {list(self.nets)}")
         if self.steps < 2 or self.batch < 1:
             raise QShockInputError("--config: need steps >= 2, batch >= 1")
@@ -213,7 +221,7 @@ def _summarise(net, eta, lam, beta, per_seed, r):
 def run(p, seeds, store, log) -> StudyResult:
     """One item per (net, η, λ, β) with every seed vmapped; one row per item and law."""
     items, rows = [], []
-    for net in p.nets:
+    for net in p.net_list():
         for eta, lam, beta in p.settings():
             ip = dict(p.params(), lrs=None, weight_decays=None, momenta=None, nets=None, lr=None, weight_decay=None,
                       net=net, eta=eta, lam=lam, beta=beta, seeds=list(seeds))
