@@ -156,3 +156,25 @@ def test_custom_symmetry_and_bad_input():
             loss_chart(f, th, **args)
     with pytest.raises(QShockInputError, match="theta"):
         loss_chart(f, jnp.zeros((2, 2)), key=jax.random.PRNGKey(0))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model,data,kw", [("cnn", "digits", dict(width=4)), ("transformer", "sequence", dict(width=8)),
+                                           ("meanfield", "teacher", dict(width=32)), ("mlp", "mnist1d", dict(width=16))])
+def test_chart_of_every_lab_model_through_its_trainer(model, data, kw):
+    from qshock.experiments.lab.training import TrainConfig, get_trainer
+
+    cfg = TrainConfig(model=model, data=data, lr=0.1, steps=10, batch=32, dtype="float64", sharpness_batch=64,
+                      **kw).validate()
+    tr = get_trainer(cfg)
+    A = tr.arrays
+    theta = tr.init(jnp.array([0]), 0.1, 0.0, 0.0)[0][0]
+    loss = lambda th: tr.loss_acc(th, A["Xs"], A["Ys"])[0]  # noqa: E731
+    c = loss_chart(loss, theta, symmetries=tr, m=1, n=17, lr=0.1, key=jax.random.PRNGKey(0))
+    J = np.asarray(orbit_tangents(tr.model_of(c.origin), tr.task))
+    if J.shape[1]:
+        J = J / np.linalg.norm(J, axis=0)
+        assert np.max(np.abs(np.asarray(c.directions) @ J)) < 1e-8
+    np.testing.assert_allclose(c.metric, np.eye(1), atol=1e-12)
+    assert abs(float(c.loss[8]) - float(loss(c.origin))) < 1e-10  # the origin is the centre cell
+    assert abs(float(loss(c.origin)) - float(loss(theta))) < 1e-8  # the section point is the same function
