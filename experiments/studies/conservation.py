@@ -54,17 +54,17 @@ class Config(StudyConfig):
     depth: int = 2
     lrs: tuple = (0.05, 0.1, 0.2)
     weight_decays: tuple = (0.0, 0.01, 0.05)
-    momenta: tuple = ()  # () = (0, 0.9); with the single setting ``lr`` = (0,)
-    nets: tuple = ()  # () = both nets; with the single setting ``lr`` = ("scale",)
+    momenta: tuple = (0.0, 0.9)
+    nets: tuple = NETS
     momentum_scales_lr: bool = True  # heavy ball runs with step eta (1 - beta): the same effective step eta
-    lr: float | None = None  # a single setting: overrides lrs (the study before the sweep: scale net, SGD)
+    lr: float | None = None  # one setting (lr, weight_decay) with the first of momenta and nets only
     weight_decay: float | None = None  # a single setting: overrides weight_decays
     steps: int = 1000
     batch: int = 64
 
     @classmethod
     def quick(cls):
-        return cls(width=16, steps=200, batch=32, lrs=(0.1,), weight_decays=(0.0, 0.05))
+        return cls(width=16, steps=200, batch=32, lrs=(0.1,), weight_decays=(0.05,))
 
     def settings(self):
         """(η, λ, β) triples of the sweep (η is the optimiser's step, already scaled for heavy ball)."""
@@ -74,12 +74,12 @@ class Config(StudyConfig):
         return [(float(a) * sc(c), float(b), float(c)) for a in lrs for b in wds for c in self.betas()]
 
     def betas(self):
-        """The momenta swept: ``momenta``, or (0, 0.9), or (0,) for the single setting ``lr``."""
-        return tuple(self.momenta) or ((0.0,) if self.lr is not None else (0.0, 0.9))
+        """The momenta swept: ``momenta`` (only the first with the single setting ``lr``)."""
+        return tuple(self.momenta)[:1] if self.lr is not None else tuple(self.momenta)
 
     def net_list(self):
-        """The nets run: ``nets``, or both, or ("scale",) for the single setting ``lr``."""
-        return tuple(self.nets) or (("scale",) if self.lr is not None else NETS)
+        """The nets run: ``nets`` (only the first with the single setting ``lr``)."""
+        return tuple(self.nets)[:1] if self.lr is not None else tuple(self.nets)
 
     def validate(self):
         for v, name in ((self.lr, "lr"), (self.weight_decay, "weight_decay")):
@@ -91,9 +91,9 @@ class Config(StudyConfig):
             raise QShockInputError(f"--config: lrs (lr) must be numbers > 0, got {list(lrs)}")
         if not wds or any(not (b >= 0) for b in wds):
             raise QShockInputError(f"--config: weight_decays (weight_decay) must be numbers >= 0, got {list(wds)}")
-        if any(not (0 <= c < 1) for c in self.momenta):
+        if not self.momenta or any(not (0 <= c < 1) for c in self.momenta):
             raise QShockInputError(f"--config: momenta must be in [0, 1), got {list(self.momenta)}")
-        if any(n not in NETS for n in self.nets):
+        if not self.nets or any(n not in NETS for n in self.nets):
             raise QShockInputError(f"--config: nets must be among {', '.join(NETS)}, got {list(self.nets)}")
         if self.steps < 2 or self.batch < 1:
             raise QShockInputError("--config: need steps >= 2, batch >= 1")
