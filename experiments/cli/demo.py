@@ -5,8 +5,10 @@
    L1 error against the exact Lax–Oleinik entropy solution, and an x–t figure.
 2. Viscous HJ on the sphere S² (spherical chart) against the exact Cole–Hopf solution
    ``u = -2ν log(1 + ε e^{-2νt} x₁)``.
-3. A short SGD run past the edge of stability on the digits data, with loss-spike events
-   and sharpness against the threshold 2/η (the GD map folds at ηλ = 1, diverges at 2).
+3. The shock-times study at demo size (``qshock experiment shock-times``): SGD runs of two
+   architectures, events predicted from the solver's fold and shock times on quotient charts of
+   the checkpoints against the observed events, with the raw-coordinate and constant baselines;
+   the headline table (held-out seeds) and the predicted-vs-observed scatter figure.
 4. The catapult study: regime predicted from η·λ₀ (lazy < 2, catapult, divergent) against
    the observed training of a two-layer network.
 
@@ -116,48 +118,40 @@ def _sphere_part(out_dir: str, log) -> dict:
     return {"errors": errs, "order": order}
 
 
-def _training_part(out_dir: str, log) -> dict | None:
-    try:
-        from qshock.experiments import train_cli
-        from qshock.experiments.lab.runstore import read_metrics
-    except ImportError:
-        return None
-    import argparse
+#: the demo-sized shock-times configuration (two architectures, two seeds; the full study is
+#: ``qshock experiment shock-times``, its --quick version ``--quick``)
+SHOCK_TIMES_DEMO = """archs = ["mlp-digits", "tanh-teacher"]
+gauge_arch = ""
+seeds = 2
+tune_seeds = 1
+steps = 60
+every = 20
+batches = [64]
+n_lrs = 2
+chart_n = 25
+n_out = 31
+ensemble = 256
+ensemble_steps = 20
+"""
 
-    p = argparse.ArgumentParser()
-    train_cli.add_arguments(p)
-    run_dir = os.path.join(out_dir, "train_mlp_digits")
-    lr = 0.5
-    args = p.parse_args(["--model", "mlp", "--data", "digits", "--optimizer", "sgd", "--lr", str(lr), "--batch",
-                         "128", "--steps", "300", "--seed", "0", "--out", run_dir, "--quiet"])
-    train_cli.run(args)
-    ds = read_metrics(run_dir)
-    sharp = np.asarray(ds["obs_sharpness"])[0, :, 0]
-    qsharp = np.asarray(ds["obs_quotient_sharpness"])[0]
-    events = json.load(open(os.path.join(run_dir, "events.json")))
-    obs_steps = np.asarray(ds["obs_step"])
 
-    def first_step(mask):
-        idx = np.flatnonzero(mask)
-        return int(obs_steps[idx[0]]) if idx.size else None
+def _shock_times_part(out_dir: str, log) -> dict | None:
+    """Step [3]: the shock-times study on a demo-sized configuration: headline table and scatter."""
+    from qshock.experiments.studies import run_study
+    from qshock.experiments.studies.shock_times import headline_table
 
-    fold, diverge = first_step(lr * sharp >= 1.0), first_step(lr * sharp >= 2.0)
-    res = {
-        "final_train_loss": float(np.asarray(ds["obs_train_loss"])[0, -1]),
-        "final_test_accuracy": float(np.asarray(ds["obs_test_accuracy"])[0, -1]),
-        "max_sharpness": float(sharp.max()), "edge_of_stability_2_over_lr": 2.0 / lr,
-        "max_quotient_sharpness": float(qsharp.max()),
-        "events": [{k: e[k] for k in ("kind", "step", "size")} for e in events],
-        "gd_map_fold_step": fold, "gd_map_unstable_step": diverge,
-    }
-    log(f"[3] SGD on digits (MLP, lr {lr}, batch 128, 300 steps): test accuracy {res['final_test_accuracy']:.3f}; "
-        f"max sharpness {res['max_sharpness']:.2f} vs 2/lr = {2 / lr:.1f}; quotient sharpness max "
-        f"{res['max_quotient_sharpness']:.2f}")
-    log(f"    GD map x -> x - lr grad L folds (lr*lambda_max >= 1) by step {fold} and is unstable along the top "
-        f"eigenvector (lr*lambda_max >= 2) by step {diverge} (sharpness sampled every {int(obs_steps[1] - obs_steps[0])} steps)")
-    log("    events: " + ("; ".join(f"{e['kind']} at step {e['step']} (size {e['size']:.3g})" for e in events)
-                          or "none"))
-    return res
+    run_dir = os.path.join(out_dir, "study_shock_times")
+    os.makedirs(run_dir, exist_ok=True)
+    cfg = os.path.join(run_dir, "demo.toml")
+    with open(cfg, "w") as fh:
+        fh.write(SHOCK_TIMES_DEMO)
+    doc = run_study("shock-times", config=cfg, out=run_dir, quiet=True)
+    log("[3] shock-times study, demo size (predicted vs observed event steps on held-out seeds; "
+        "qshock experiment shock-times [--quick]):")
+    for line in headline_table(doc["summary"]).splitlines():
+        log("    " + line)
+    log(f"    scatter (predicted vs observed, y = x): {os.path.join(run_dir, 'figures', 'shock_times_scatter.png')}")
+    return {"summary": doc["summary"], "wall_time": doc["wall_time"]}
 
 
 def _catapult_part(out_dir: str, log) -> dict | None:
@@ -181,9 +175,9 @@ def run(args) -> int:
 
     log(f"qshock demo: writing to {out_dir}/")
     results = {"burgers": _burgers_part(out_dir, log), "sphere": _sphere_part(out_dir, log)}
-    train = _training_part(out_dir, log)
-    if train is not None:
-        results["training"] = train
+    st = _shock_times_part(out_dir, log)
+    if st is not None:
+        results["shock_times"] = st
     cat = _catapult_part(out_dir, log)
     if cat is not None:
         results["catapult"] = cat
