@@ -1,6 +1,6 @@
 r"""Time integration of the finite-volume semi-discretisation.
 
-Three integrators share one right-hand side :math:`\dot u = L(u, t)` (see :mod:`solver._rhs`):
+Three integrators share one right-hand side :math:`\dot u = L(u, t)` (see :func:`solver.kernels.build_rhs`):
 
 * ``'ssprk3'`` — Shu–Osher SSP-RK3 with :math:`Δt = C\,/\,(\sum_a α_a/Δx_a + \sum_a ν m_a/(c_ν Δx_a^2))`
   recomputed every step (C the CFL number), inside ``lax.scan`` over output times and

@@ -34,8 +34,8 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from ..equations import HamiltonJacobi, _check_nu
-from .._validate import final_time
+from ..equations import HamiltonJacobi
+from .._validate import final_time, viscosity
 from ..errors import QShockInputError
 from ..grid import Grid
 from ..solution import Solution
@@ -51,7 +51,7 @@ class Heat(eqx.Module):
     nu: float = eqx.field(static=True, default=1.0)
 
     def __init__(self, nu: float = 1.0):
-        self.nu = _check_nu(nu)
+        self.nu = viscosity(nu)
 
     name = "heat"
 
