@@ -66,11 +66,11 @@ _T_START = time.time()
 
 def track_output(path: str) -> None:
     """Register an output of the running command: if ``path`` does not exist yet, an interrupt
-    removes it again (a directory only when it holds no resumable state, see :func:`resumable`)."""
+    (or a failure) removes it again; a path that existed before, even an empty folder, stays (a directory only when it holds no resumable state, see :func:`resumable`)."""
     path = os.path.abspath(path)
     with _LOCK:
         if path not in _OUTPUTS:
-            _OUTPUTS[path] = not os.path.exists(path) or (os.path.isdir(path) and not os.listdir(path))
+            _OUTPUTS[path] = not os.path.exists(path)  # a folder the user already had is never removed
 
 
 def forget_outputs() -> None:
