@@ -102,9 +102,9 @@ HEADLINE_CHECKS = ("Burgers shock time", "Curved shock time on S²", "Cole–Hop
 
 # the committed headline of the shock-times study (written by the study as OUT/headline.md).
 HEADLINE_GLOBS = ("runs/*/headline.md", "runs/*/*/headline.md")
-HEADLINE_MISSING = ("_No committed result yet._ The central experiment, `qshock experiment shock-times` "
-                    "(predicted against observed shock-like events in training), is being built; its "
-                    "one-paragraph headline appears here once a run of it is committed.\n")
+HEADLINE_MISSING = ("_No committed result yet._ The one-paragraph headline of `qshock experiment shock-times` "
+                    "(predicted against observed shock-like events in training) appears here once a run's "
+                    "`headline.md` is committed.\n")
 
 
 def run_command(cmd: str, cwd: str) -> str:
