@@ -24,7 +24,7 @@ Usage::
 
     python docs/gen.py                 # everything except the benchmarks
     python docs/gen.py --only demo verify examples/solve
-    python docs/gen.py --readme        # only redo the tables and README blocks from docs/data
+    python docs/gen.py --readme        # only redo the headline, the tables and README blocks from docs/data
     python docs/gen.py --bench         # also run the benchmarks (minutes)
     python docs/gen.py --only bench    # only the benchmarks
 """
@@ -258,7 +258,7 @@ def rewrite_readme() -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", help="names: verify, bench, cli/NAME or NAME, examples/NAME")
-    ap.add_argument("--readme", action="store_true", help="only redo the verify tables and the README blocks from docs/data")
+    ap.add_argument("--readme", action="store_true", help="only redo the headline, the verify tables and the README blocks from docs/data")
     ap.add_argument("--bench", action="store_true", help="also run the benchmarks (minutes)")
     ap.add_argument("--bench-modules", nargs="*", default=[], help="only these benchmark modules (fv, spectral, ...)")
     args = ap.parse_args(argv)
@@ -278,9 +278,9 @@ def main(argv=None) -> int:
                 gen_verify(tmp)
             if args.bench or "bench" in want:
                 gen_bench(tmp, args.bench_modules)
-        gen_headline()
         if not want:
             gen_provenance()
+    gen_headline()
     derive_tables()
     rewrite_readme()
     shutil.rmtree(ROOT / "docs" / "data" / "__pycache__", ignore_errors=True)
