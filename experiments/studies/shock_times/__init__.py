@@ -113,9 +113,11 @@ def _group_item(p, arch, batch, seeds, out):
                         steps=g["ck_steps"], combos=np.asarray(combos, float))
     t1 = time.perf_counter()
     eng = ReadingEngine(tr, batch, p.chart_n, p.n_out, p.lanczos_iters, p.screen)
-    seeds_c = [c[2] for c in combos]
-    scr = [eng.screen(th, seeds_c) for th in g["thetas"]]  # per checkpoint: (λ_q (C,), factor (C,))
-    lam_q, eff = np.stack([s[0] for s in scr], 1), np.stack([s[1] for s in scr], 1)  # (C, n_ck)
+    # screening one row at a time (a batch of 1, as in combo_predictions): the vmapped GL section of
+    # the transformer over several rows stalled XLA on the shared machine
+    scr = [[eng.screen(th[c:c + 1], [combos[c][2]]) for th in g["thetas"]] for c in range(len(combos))]
+    lam_q = np.asarray([[s[0][0] for s in row] for row in scr])  # (C, n_ck)
+    eff = np.asarray([[s[1][0] for s in row] for row in scr])
     runs = []
     for c, (lr, alpha, seed) in enumerate(combos):
         pr = combo_predictions(eng, g["thetas"][:, c], g["ck_steps"], lr, seed, g["sharpness"][c],
