@@ -341,13 +341,13 @@ def test_list_and_experiment_help(capsys):
 
 
 def test_shocks_json_method_and_seam_warning(capsys):
-    """u0 = 0.2 + sin 2x: t* = 1/max(-u0') = 1/2 predicted exactly; JSON names the method; data that
+    """u0 = 0.2 + sin 2x: t* = 1/max(-u0') = 1/2 predicted exactly; JSON keys as DESIGN.md §4; data that
     do not match across the periodic seam (sin x on 0:1) get one warning line, matching data none."""
     base = ["shocks", "--equation", "burgers", "--n", "128", "--t1", "1", "--json", "--quiet"]
     assert main(base + ["--domain", "0:2*pi", "--ic", "0.2+sin(2*x)"]) == 0
     out, err = capsys.readouterr()
     doc = json.loads(out)
-    assert doc["predicted"]["method"] and doc["detected"]["method"]
+    assert set(doc["predicted"]) == set(doc["detected"]) == {"time", "location", "uncertainty"}  # DESIGN.md §4
     assert abs(doc["predicted"]["time"] - 0.5) < 1e-8 and abs(doc["detected"]["time"] - 0.5) < 0.05
     assert "warning" not in err
     assert main(base + ["--domain", "0:1", "--ic", "sin(x)", "--t1", "0.3"]) == 0

@@ -8,7 +8,7 @@ Output schedule: when neither ``--times`` nor ``--save-every`` is given, 61 equa
 outputs on ``[0, min(t1, 1.5 t_pred)]`` (plus ``t1``) are used, so the detector has many
 snapshots before the predicted time; with no predicted shock, 61 outputs on ``[0, t1]``.
 
-``--json`` prints ``{"predicted": {"time", "location", "uncertainty", "method"}, "detected": {...}}``.
+``--json`` prints exactly ``{"predicted": {"time", "location", "uncertainty"}, "detected": {...}}``.
 Conventions: the predicted time is reported even when it exceeds ``t1`` (``null`` only when the
 characteristics never fold, e.g. expanding data); the detected time is ``null`` (with
 ``location`` ``null``) when no shock formed before ``t1``. Locations are lists of chart
@@ -75,8 +75,7 @@ def run(args) -> int:
                        extra={"predicted_shock_time": pred.time if pred.found else "none",
                               "detected_shock_time": det.time if det.found else "none"})
     if getattr(args, "json", False):
-        print(json.dumps({"predicted": {**pred.to_json(), "method": pred.method},
-                          "detected": {**det.to_json(), "method": det.method}}))
+        print(json.dumps({"predicted": pred.to_json(), "detected": det.to_json()}))  # DESIGN.md §4: exactly these keys
         return 0
     names = prob.grid.axis_names
     rows = [("predicted", pred), ("detected", det)]
