@@ -285,19 +285,14 @@ def _merge_bc(chart_bc, user: str):
     return Boundary(lo, partner=chart_bc.partner, upper=hi if hi != lo else None, flip=chart_bc.flip)
 
 
-def build_problem(args: argparse.Namespace) -> Problem:
-    """Validate the flags and build the :class:`Problem` (raises QShockInputError)."""
-    from qshock.experiments.cli.expr import compile_expression
-    from qshock.solver.equations import Burgers, HamiltonJacobi
-    from qshock.solver.grid import Boundary, Grid
+def _required(args: argparse.Namespace) -> tuple[float, float, float]:
+    """Check the required flags and the scheme; returns (t1, nu, cfl)."""
     from qshock.solver.schemes import Scheme
 
-    apply_config(args)
-    eq_name = args.equation
-    if eq_name is None:
+    if args.equation is None:
         raise QShockInputError("--equation is required (burgers or hj)")
-    if eq_name not in EQUATIONS:
-        raise QShockInputError(f"unknown --equation {eq_name!r}; expected one of {', '.join(EQUATIONS)}")
+    if args.equation not in EQUATIONS:
+        raise QShockInputError(f"unknown --equation {args.equation!r}; expected one of {', '.join(EQUATIONS)}")
     if args.ic is None:
         raise QShockInputError("--ic is required (an expression in the coordinates, e.g. 'sin(x)')")
     if args.t1 is None:
@@ -307,10 +302,16 @@ def build_problem(args: argparse.Namespace) -> Problem:
     cfl = _number("--cfl", args.cfl)
     if args.dtype not in DTYPES:
         raise QShockInputError(f"unknown --dtype {args.dtype!r}; expected float64 or float32")
-    scheme = Scheme(args.scheme, args.flux, args.limiter, args.diffusion_order)  # validates names
-    scheme.check_cfl(cfl)
+    Scheme(args.scheme, args.flux, args.limiter, args.diffusion_order).check_cfl(cfl)  # validates names
+    from qshock.solver.stepping import METHODS
 
-    manifold, names, chart_domain, chart_bcs, sqrt_det, chart_bounds = _chart_info(args)
+    if args.method not in METHODS:
+        raise QShockInputError(f"unknown --method {args.method!r}; expected one of {', '.join(METHODS)}")
+    return t1, nu, cfl
+
+
+def _box(args, manifold, names, chart_domain, chart_bcs, chart_bounds):
+    """The box (lower, upper), the axis names and the chart's face treatment inside it."""
     if args.domain is not None:
         lower, upper = parse_domain(args.domain)
     elif chart_domain is not None:
@@ -336,15 +337,13 @@ def build_problem(args: argparse.Namespace) -> Problem:
         from qshock.solver.charts import chart_boundaries
 
         chart_bcs = chart_boundaries(manifold, lower=lower, upper=upper)
-    if args.n is None:
-        raise QShockInputError("--n is required (cells per axis, e.g. --n 256 or --n 64,128)")
-    shape = parse_counts(args.n, d)
-    from qshock.experiments.cli.guard import check_memory
+    return lower, upper, tuple(names), chart_bcs
 
-    check_memory(shape, 2, force=bool(getattr(args, "force", False)))  # before evaluating the initial data
 
-    ic_fn = compile_expression(str(args.ic), names, option="--ic")
-    # boundary conditions
+def _boundaries(args, d: int, chart_bcs, ic_fn) -> list:
+    """One :class:`~qshock.solver.grid.Boundary` per axis from ``--bc`` and the chart's faces."""
+    from qshock.solver.grid import USER_BOUNDARY_KINDS, Boundary
+
     if args.bc is None:
         bcs = list(chart_bcs) if chart_bcs is not None else ["periodic"] * d
     else:
@@ -353,8 +352,6 @@ def build_problem(args: argparse.Namespace) -> Problem:
             bcs = bcs * d
         if len(bcs) != d:
             raise QShockInputError(f"--bc gives {len(bcs)} conditions for {d} axes")
-        from qshock.solver.grid import USER_BOUNDARY_KINDS
-
         for b in bcs:
             if b not in USER_BOUNDARY_KINDS:
                 raise QShockInputError(f"unknown --bc {b!r}; expected one of {', '.join(USER_BOUNDARY_KINDS)}")
@@ -364,21 +361,28 @@ def build_problem(args: argparse.Namespace) -> Problem:
     def wall_values(points, t):
         return ic_fn(*[points[..., a] for a in range(d)])
 
-    boundaries = []
+    out = []
     for b in bcs:
         if isinstance(b, Boundary) and args.scheme == "spectral" and "pole" in (b.kind, b.upper):
-            boundaries.append(Boundary("reflect"))  # spectral transforms handle the poles themselves
+            out.append(Boundary("reflect"))  # spectral transforms handle the poles themselves
         elif isinstance(b, Boundary):
-            boundaries.append(b)
+            out.append(b)
         elif b == "dirichlet":
-            boundaries.append(Boundary("dirichlet", value=wall_values))
+            out.append(Boundary("dirichlet", value=wall_values))
         else:
-            boundaries.append(Boundary(b))
-    grid = Grid(lower, upper, shape, boundaries, names)
+            out.append(Boundary(b))
+    return out
 
+
+def _equation(args, names, nu, manifold):
+    """The :class:`Burgers` or :class:`HamiltonJacobi` equation, with ``--hamiltonian`` compiled."""
+    from qshock.experiments.cli.expr import compile_expression
+    from qshock.solver.equations import Burgers, HamiltonJacobi
+
+    d = len(names)
     hamiltonian = None
     if args.hamiltonian is not None:
-        if eq_name != "hj":
+        if args.equation != "hj":
             raise QShockInputError("--hamiltonian applies to --equation hj only")
         pnames = tuple(f"p{a + 1}" for a in range(d))
         alias = tuple(f"p{n}" for n in names)
@@ -387,40 +391,63 @@ def build_problem(args: argparse.Namespace) -> Problem:
         def hamiltonian(xp, pp):
             return h_fn(*[xp[a] for a in range(d)], *[pp[a] for a in range(d)], *[pp[a] for a in range(d)])
 
-    if eq_name == "burgers":
+    if args.equation == "burgers":
         if manifold is not None and d != 1:
             raise QShockInputError("--equation burgers on a manifold is solved in 1-D charts only; use --equation hj")
-        equation = Burgers(nu=nu, manifold=manifold)
-    else:
-        equation = HamiltonJacobi(hamiltonian=hamiltonian, nu=nu, manifold=manifold)
+        return Burgers(nu=nu, manifold=manifold)
+    return HamiltonJacobi(hamiltonian=hamiltonian, nu=nu, manifold=manifold)
 
-    u0 = _initial_data(eq_name, args.scheme, ic_fn, lower, upper, shape, sqrt_det)
-    if not np.all(np.isfinite(u0)):
-        bad = np.argwhere(~np.isfinite(u0.reshape(-1, *shape)[0] if u0.ndim > d else u0))[0]
-        where = ", ".join(f"{names[a]}={float(lower[a] + (bad[a] + 0.5) * (upper[a] - lower[a]) / shape[a]):.6g}"
-                          for a in range(d))
-        raise QShockInputError(f"--ic {args.ic!r} is NaN or infinite on the grid (first at {where})")
 
+def _check_finite(u0, args, names, lower, upper, shape) -> None:
+    """QShockInputError naming the first cell where the initial data are NaN or infinite."""
+    d = len(shape)
+    if np.all(np.isfinite(u0)):
+        return
+    bad = np.argwhere(~np.isfinite(u0.reshape(-1, *shape)[0] if u0.ndim > d else u0))[0]
+    where = ", ".join(f"{names[a]}={float(lower[a] + (bad[a] + 0.5) * (upper[a] - lower[a]) / shape[a]):.6g}"
+                      for a in range(d))
+    raise QShockInputError(f"--ic {args.ic!r} is NaN or infinite on the grid (first at {where})")
+
+
+def _output_times(args, t1: float) -> np.ndarray:
+    """The output times from ``--times`` or ``--save-every`` (always including 0 and t1)."""
     if args.times is not None and args.save_every is not None:
         raise QShockInputError("give either --times or --save-every, not both")
     if args.times is not None:
         times = np.array([_number("--times", t) for t in _split_list(args.times)])
         if np.any(times < 0) or np.any(times > t1 * (1 + 1e-12)):
             raise QShockInputError(f"--times must lie in [0, t1={t1}]")
-        times = np.unique(np.concatenate([[0.0], times, [t1]]))
-    elif args.save_every is not None:
+        return np.unique(np.concatenate([[0.0], times, [t1]]))
+    if args.save_every is not None:
         dt = _number("--save-every", args.save_every, positive=True)
         k = int(math.floor(t1 / dt + 1e-9))
         if k > 100_000:
             raise QShockInputError(f"--save-every {dt} gives {k} snapshots; use a larger interval")
         times = np.unique(np.concatenate([np.arange(k + 1) * dt, [t1]]))
-        times = times[times <= t1 * (1 + 1e-12)]
-    else:
-        times = np.array([0.0, t1])
-    from qshock.solver.stepping import METHODS
+        return times[times <= t1 * (1 + 1e-12)]
+    return np.array([0.0, t1])
 
-    if args.method not in METHODS:
-        raise QShockInputError(f"unknown --method {args.method!r}; expected one of {', '.join(METHODS)}")
+
+def build_problem(args: argparse.Namespace) -> Problem:
+    """Validate the flags and build the :class:`Problem` (raises QShockInputError)."""
+    from qshock.experiments.cli.expr import compile_expression
+    from qshock.experiments.cli.guard import check_memory
+    from qshock.solver.grid import Grid
+
+    apply_config(args)
+    t1, nu, cfl = _required(args)
+    manifold, names, chart_domain, chart_bcs, sqrt_det, chart_bounds = _chart_info(args)
+    lower, upper, names, chart_bcs = _box(args, manifold, names, chart_domain, chart_bcs, chart_bounds)
+    if args.n is None:
+        raise QShockInputError("--n is required (cells per axis, e.g. --n 256 or --n 64,128)")
+    shape = parse_counts(args.n, len(lower))
+    check_memory(shape, 2, force=bool(getattr(args, "force", False)))  # before evaluating the initial data
+    ic_fn = compile_expression(str(args.ic), names, option="--ic")
+    grid = Grid(lower, upper, shape, _boundaries(args, len(lower), chart_bcs, ic_fn), names)
+    equation = _equation(args, names, nu, manifold)
+    u0 = _initial_data(args.equation, args.scheme, ic_fn, lower, upper, shape, sqrt_det)
+    _check_finite(u0, args, names, lower, upper, shape)
+    times = _output_times(args, t1)
     return Problem(equation=equation, grid=grid, u0=u0, t1=t1, times=times, scheme=args.scheme, flux=args.flux,
                    limiter=args.limiter, cfl=cfl, method=args.method, dtype=args.dtype,
                    diffusion_order=args.diffusion_order, ic_text=str(args.ic), ic_fn=ic_fn, manifold=manifold,

@@ -75,7 +75,7 @@ def run(args) -> int:
                        extra={"predicted_shock_time": pred.time if pred.found else "none",
                               "detected_shock_time": det.time if det.found else "none"})
     if getattr(args, "json", False):
-        print(json.dumps({"predicted": pred.to_json(), "detected": det.to_json()}))  # DESIGN.md §4: exactly these keys
+        print(json.dumps({"predicted": pred.to_json(), "detected": det.to_json()}))  # docs/guide/cli.md: exactly these keys
         return 0
     names = prob.grid.axis_names
     rows = [("predicted", pred), ("detected", det)]
