@@ -43,16 +43,13 @@ def _burgers_part(out_dir: str, log) -> dict:
     err = float(np.sum(np.abs(np.asarray(sol.u[-1]) - ref)) * g.dx[0])
     mass = float(abs(jnp.sum(sol.u[-1]) - jnp.sum(sol.u[0])) * g.dx[0])
     res = {"N": 512, "steps": int(sol.n_steps), "wall_s": round(wall, 2), "L1_error_t2": err, "mass_drift": mass}
-    try:
-        from qshock.solver.shocks import detect, predict
+    from qshock.solver.shocks import detect, predict
 
-        pr = predict(Burgers(), u0, g)
-        de = detect(sol)
-        res["predicted"] = {"time": float(pr.time), "location": [float(c) for c in pr.location]}
-        res["detected"] = {"time": float(de.time), "location": [float(c) for c in de.location]} \
-            if de.time is not None else None
-    except ImportError:
-        res["predicted"] = {"time": float(-1.0 / np.min(np.gradient(np.asarray(u0), g.dx[0]))), "location": [np.pi]}
+    pr = predict(Burgers(), u0, g)
+    de = detect(sol)
+    res["predicted"] = {"time": float(pr.time), "location": [float(c) for c in pr.location]}
+    res["detected"] = {"time": float(de.time), "location": [float(c) for c in de.location]} \
+        if de.time is not None else None
     sol.to_netcdf(os.path.join(out_dir, "burgers_sin.nc"), attrs={"ic": "sin(x)"})
     _xt_figure(sol, res, os.path.join(out_dir, "figures", "burgers_xt"))
     log(f"[1] Burgers u0=sin x, WENO5, N=512, t=2: {res['steps']} steps in {wall:.1f}s; "

@@ -161,15 +161,11 @@ def check_run_dir(out: str, resume: bool) -> None:
 
 
 def main(argv=None) -> int:
-    """Stand-alone entry: ``python -m qshock.experiments.cli.train``."""
-    parser = argparse.ArgumentParser(prog="qshock train", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except QShockInputError as e:
-        print(f"qshock train: error: {e}", file=sys.stderr)
-        return 2
+    """Stand-alone entry ``python -m qshock.experiments.cli.train ...``: the same as ``qshock train ...``
+    (one entry point: float64, interrupts and error reporting are the command line's)."""
+    from qshock.experiments.cli.main import main as qshock_main
+
+    return qshock_main(["train", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

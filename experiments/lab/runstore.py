@@ -198,20 +198,8 @@ def atomic_savefig(fig, path: str, **kw) -> str:
 
 
 def write_netcdf(ds, path: str) -> str:
-    """Write an xarray Dataset atomically (temporary file + os.replace): NetCDF4 via h5netcdf when
-    h5py is importable, else NetCDF3 via scipy (int64 stored as int32, bool as int8)."""
-    try:
-        import h5py  # noqa: F401
-
-        engine = "h5netcdf"
-    except ImportError:
-        engine = "scipy"
-        ds = ds.copy()
-        for k in list(ds.variables):
-            if ds[k].dtype == np.int64:
-                ds[k] = ds[k].astype(np.int32)
-            elif ds[k].dtype == bool:
-                ds[k] = ds[k].astype(np.int8)
+    """Write an xarray Dataset atomically (temporary file + os.replace) as NetCDF4 via h5netcdf."""
+    engine = "h5netcdf"
     folder = os.path.dirname(os.path.abspath(path))
     tmp = _new_temp(folder, suffix=".nc")
     try:
