@@ -40,7 +40,7 @@ def _sphere_lens(q, mu, m):
 
 def test_sphere_fold_times_match_closed_form_riccati_and_geodesics():
     from qshock.manifolds import Sphere
-    from qshock.solver.shocks.predict import _Wrap, _point_fn
+    from qshock.solver.shocks import HashableFn as _Wrap, point_fn as _point_fn
 
     m = Sphere(3)
     b = 0.8
@@ -71,7 +71,7 @@ def test_sphere_fold_times_match_closed_form_riccati_and_geodesics():
 def test_sphere_umbilic_convex_focus_riccati_ode():
     """Convex data u0 = b X1 still focus (at +e1): the diffrax Jacobi/Riccati route agrees with the closed form."""
     from qshock.manifolds import Sphere
-    from qshock.solver.shocks.predict import _Wrap, _point_fn
+    from qshock.solver.shocks import HashableFn as _Wrap, point_fn as _point_fn
 
     m = Sphere(3)
     b, psi = 0.8, np.array([0.8, 1.5])

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["TWO_PI", "order_of", "sin_cell_average", "l1_error", "burgers_smooth_errors", "point_fn"]
+__all__ = ["TWO_PI", "order_of", "sin_cell_average", "l1_error", "burgers_smooth_errors"]
 
 TWO_PI = 2 * math.pi
 
@@ -49,12 +49,3 @@ def burgers_smooth_errors(scheme: str, ns) -> list[float]:
         ex = cell_average(lambda x: lax_oleinik_burgers(jnp.sin, x, 0.5), g, n_gauss=6)
         errs.append(l1_error(g, s.u[-1], ex))
     return errs
-
-
-def point_fn(u0):
-    """``u0(*coords)`` (CLI convention) as a scalar function of one point ``x`` of shape ``(d,)``."""
-    import jax.numpy as jnp
-
-    def f(x):
-        return jnp.asarray(u0(*[x[a] for a in range(x.shape[0])])).reshape(())
-    return f

@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 
-from .common import TWO_PI, point_fn, sin_cell_average
+from qshock.solver.shocks import point_fn
+
+from .common import TWO_PI, sin_cell_average
 from .registry import check
 
 

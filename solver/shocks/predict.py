@@ -59,8 +59,6 @@ def point_fn(u0: Callable) -> Callable:
     return f
 
 
-_point_fn = point_fn  # former private name
-
 
 def _sample(lo, hi, shape):
     axes = [lo[a] + (np.arange(n) + 0.5) * (hi[a] - lo[a]) / n for a, n in enumerate(shape)]
@@ -371,7 +369,6 @@ class HashableFn:
         return self.fn(*args)
 
 
-_HashableH = _Wrap = HashableFn  # former private names, kept for old callers
 
 
 def _covariant_flat_time(manifold, f, lo, hi, shape):
