@@ -50,3 +50,21 @@ def test_keeps_only_newest_checkpoints(tmp_path):
     steps = [int(os.path.basename(p)[5:13]) for p in st.checkpoints()]
     assert steps == [5, 6, 7]
     assert all(st.verify(p) for p in st.checkpoints())
+
+
+def test_metrics_file_keeps_per_group_step_logs(tmp_path):
+    """log_groups gives (seed, step, group) metrics; metrics.nc stores them with a group axis, equal
+    to the in-memory result."""
+    import xarray as xr
+
+    from qshock.experiments.lab.training import TrainConfig, train
+
+    cfg = TrainConfig(model="mlp", data="digits", lr=0.1, steps=10, batch=32, width=8, norm=True,
+                      sharpness_every=5, lanczos_iters=3, n_eigs=1, quotient_sharpness=False, log_groups=True)
+    res = train(cfg, out=str(tmp_path / "run"))
+    multi = {k: v for k, v in res.step_metrics.items() if np.ndim(v) > 2}
+    assert multi, "log_groups should produce per-group step metrics"
+    with xr.open_dataset(tmp_path / "run" / "metrics.nc", engine="h5netcdf") as ds:
+        for k, v in res.step_metrics.items():
+            np.testing.assert_array_equal(ds[k].values, v)
+            assert ds[k].dims[:2] == ("seed", "step")

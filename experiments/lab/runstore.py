@@ -355,7 +355,8 @@ class RunStore:
 
         seeds = np.asarray(res.config.seeds)
         nsteps = next(iter(res.step_metrics.values())).shape[1]
-        vars_ = {k: (("seed", "step"), v) for k, v in res.step_metrics.items()}
+        vars_ = {k: (("seed", "step") + tuple(f"{k}_d{i}" for i in range(np.ndim(v) - 2)), v)
+                 for k, v in res.step_metrics.items()}  # per-group logs (log_groups) carry a group axis
         for k, v in res.obs.items():
             dims = ("seed", "obs_step") + tuple(f"{k}_d{i}" for i in range(v.ndim - 2))
             vars_["obs_" + k] = (dims, v)
