@@ -10,12 +10,14 @@ from .equations import Burgers, HamiltonJacobi, quadratic_hamiltonian
 from .solution import Solution
 from .schemes import Scheme
 from .stepping import build_stepper, solve
+from .fokker_planck import FokkerPlanck, chamber_fraction, fp_mass, fp_solve, fp_stationary
 
 __all__ = [
     "BlowUpError", "CFLError", "QShockInputError",
     "Boundary", "Grid",
     "Burgers", "HamiltonJacobi", "quadratic_hamiltonian",
     "Solution", "Scheme", "solve", "build_stepper",
+    "FokkerPlanck", "chamber_fraction", "fp_mass", "fp_solve", "fp_stationary",
 ]
 
 # subpackages: solver.exact (exact solutions), solver.spectral (Fourier / spherical harmonics),
