@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true", help="reuse finished items of DIR")
     s.add_argument("--json", action="store_true", help="print the summary statistics as JSON")
 
+    s.add_argument("--executor", choices=("local", "ray"), default="local", help="items in this process or as Ray tasks")
+    s.add_argument("--address", metavar="HOST:PORT", help="Ray cluster head for --executor ray (default: a local one)")
     s = sub.add_parser("figures", help="draw the figures of a run directory")
     s.add_argument("run_dir")
     s.add_argument("--format", choices=("pdf", "png", "svg"), default="pdf")

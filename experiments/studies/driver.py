@@ -138,29 +138,49 @@ def _prepare_out(out: str) -> None:
 
 def run_study(name: str, config: str | None = None, seeds: int | None = None, out: str | None = None,
               resume: bool = False, quiet: bool = False, argv=None, formats=("pdf", "png"),
-              quick: bool = False) -> dict:
+              quick: bool = False, executor="local", address: str | None = None) -> dict:
     """Run study ``name`` over seeds ``0..seeds-1``; returns the results document.
 
     The document (also ``OUT/results.json``) has ``study``, ``params``, ``seeds``, ``header``,
     ``rows``, ``items``, ``summary``, ``wall_time``, and ``computed``/``reused`` item counts.
+    ``executor``: ``"local"`` (the in-process loop), ``"ray"`` (each item a Ray task; ``address``
+    of a running cluster, else a local Ray instance), or an
+    :class:`~qshock.experiments.studies.executor.Executor` (kept open for the caller).
     """
-    from qshock.experiments.lab.runstore import git_commit, package_versions
+    from .executor import Executor, make_executor
 
     mod = study_module(name)
     cfg = load_config(name, config, quick)
     k = getattr(cfg, "seeds", 1) if seeds is None else int(seeds)
     if k < 1:
         raise QShockInputError(f"--seeds must be >= 1, got {seeds}")
+    ex = executor if isinstance(executor, Executor) else make_executor(executor, address)
+    try:
+        return _run_study(mod, cfg, k, out, resume, quiet, argv, formats, quick, ex)
+    finally:
+        if ex is not executor:
+            ex.close()
+
+
+def _run_study(mod, cfg, k, out, resume, quiet, argv, formats, quick, ex) -> dict:
+    from qshock.experiments.lab.runstore import git_commit, package_versions
+
+    from .executor import Progress
+
     out = out or os.path.join("runs", mod.NAME)
     _prepare_out(out)
     log = (lambda s: None) if quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+    progress = Progress(log, None if quiet else sys.stderr, label=ex.name)
     atomic_json(os.path.join(out, "config.json"),
                 {"study": mod.NAME, "params": cfg.params(), "quick": bool(quick), "seeds": list(range(k)),
                  "versions": package_versions(), "git_commit": git_commit(),
                  "argv": list(sys.argv if argv is None else argv)})
-    store = ItemStore(out, resume, _log=log)
+    store = ItemStore(out, resume, _log=log, executor=ex, progress=progress)
     t0 = time.perf_counter()
-    res = mod.run(cfg, list(range(k)), store, log)
+    try:
+        res = store.drive(lambda st, lg: mod.run(cfg, list(range(k)), st, lg), progress.log)
+    finally:
+        progress.close()
     doc = clean({"study": mod.NAME, "params": cfg.params(), "quick": bool(quick), "seeds": list(range(k)),
                  "header": res.header, "rows": res.rows, "items": res.items, "summary": res.summary,
                  "wall_time": time.perf_counter() - t0, "computed": store.computed, "reused": store.reused})
@@ -171,13 +191,15 @@ def run_study(name: str, config: str | None = None, seeds: int | None = None, ou
 
 
 def run(args) -> int:
-    """CLI entry: ``qshock experiment NAME [--quick] [--config FILE] [--seeds K] [--out DIR] [--resume] [--json]``."""
+    """CLI entry: ``qshock experiment NAME [--quick] [--config FILE] [--seeds K] [--out DIR] [--resume] [--json]
+    [--executor local|ray] [--address HOST:PORT]``."""
     import json
 
     as_json = bool(getattr(args, "json", False))
     doc = run_study(args.name, getattr(args, "config", None), getattr(args, "seeds", None),
                     getattr(args, "out", None), bool(getattr(args, "resume", False)), quiet=as_json,
-                    quick=bool(getattr(args, "quick", False)), argv=getattr(args, "command_line", None))
+                    quick=bool(getattr(args, "quick", False)), argv=getattr(args, "command_line", None),
+                    executor=getattr(args, "executor", None) or "local", address=getattr(args, "address", None))
     if as_json:
         print(json.dumps(doc["summary"] or {"header": doc["header"], "rows": doc["rows"]}))
     else:
