@@ -4,7 +4,8 @@ BRO step (kick ε = 0.01σ, φ = 0.6, float32, one system) by four codes that co
 * ``jax verlet``: the production path, a Verlet list (skin 0.3σ) rebuilt from the jitted cell list
   only when some particle moved more than skin/2 (``simulate``'s compiled loop);
 * ``jax cell list``: the same loop with the list rebuilt every step (skin → 0);
-* ``jax O(N^2)``: all pairs every step (dense N × N arrays; only up to N = 4000, memory);
+* ``jax O(N^2)``: all pairs every step (dense N × N arrays per axis, the same structure-of-arrays
+  layout as the production code; only up to N = 4000, memory);
 * ``numpy cell list``: the same cell-list algorithm in vectorised NumPy, rebuilt every step.
 
 ``run(report)`` reports one row per (code, N) with ``steps_per_s`` (wall clock; for the
@@ -80,13 +81,13 @@ def _jax_dense_step():
 
     def step(x, L, sigma, eps, salt):
         n = x.shape[0]
-        d = P.minimum_image(x[:, None, :] - x[None, :, :], L)
-        r = jnp.sqrt(jnp.maximum(jnp.sum(d * d, -1), 1e-30))
+        d = [P.minimum_image(x[:, None, c] - x[None, :, c], L) for c in range(3)]  # (N, N) per axis
+        r = jnp.sqrt(jnp.maximum(d[0] * d[0] + d[1] * d[1] + d[2] * d[2], 1e-30))
         i = jnp.arange(n)
         ok = (i[:, None] != i[None, :]) & (r < sigma)
         u2 = P.pair_uniform(i[:, None], i[None, :], salt ^ jnp.uint32(0x5BD1E995)).astype(x.dtype)
-        coef = jnp.where(ok, eps * sigma * u2, 0.0)
-        return jnp.sum((coef / r)[..., None] * d, axis=1)
+        w = jnp.where(ok, eps * sigma * u2, 0.0) / r
+        return jnp.stack([jnp.sum(w * dc, axis=1) for dc in d], axis=1)
 
     def run(x, L, sigma, eps, steps):
         body = lambda t, x: (x + step(x, L, sigma, eps, t.astype(jnp.uint32))) % L  # noqa: E731

@@ -31,9 +31,9 @@ def _config(seed, n=N, phi=PHI, faces=True):
 def test_cell_list_equals_all_pairs_with_periodic_images(seed):
     x, L = _config(seed)
     m = P.cell_count(L, RC)
-    nb, occ, most = P.neighbour_list(x, L, RC, m, 24, 48)
+    nb, occ, most = P.neighbour_list(x, L, RC, m, 200, 48)
     nd, most_d = P.neighbour_list_dense(x, L, RC, 48)
-    assert int(occ) <= 24 and int(most) == int(most_d) <= 48
+    assert int(occ) <= 200 and int(most) == int(most_d) <= 48
     a, b = np.sort(np.asarray(nb), 1), np.sort(np.asarray(nd), 1)
     assert np.array_equal(a, b)
     # the check is not vacuous: pairs found only through a periodic image
@@ -49,7 +49,7 @@ def test_cell_list_equals_all_pairs_with_periodic_images(seed):
 @pytest.mark.parametrize("alpha", [1, 2])
 def test_energy_and_forces_match_all_pairs_and_autodiff(alpha):
     x, L = _config(3)
-    nb, _, _ = P.neighbour_list(x, L, RC, P.cell_count(L, RC), 24, 48)
+    nb, _, _ = P.neighbour_list(x, L, RC, P.cell_count(L, RC), 200, 48)
     e_cell, e_dense = float(P.energy(x, nb, L, 1.0, alpha)), float(P.energy_dense(x, L, 1.0, alpha))
     assert e_dense > 10.0
     assert abs(e_cell - e_dense) <= 1e-12 * e_dense
@@ -62,24 +62,24 @@ def test_energy_and_forces_match_all_pairs_and_autodiff(alpha):
 def test_translation_and_permutation_invariance():
     x, L = _config(4)
     m = P.cell_count(L, RC)
-    e0 = float(P.energy(x, P.neighbour_list(x, L, RC, m, 24, 48)[0], L, 1.0, 2))
+    e0 = float(P.energy(x, P.neighbour_list(x, L, RC, m, 200, 48)[0], L, 1.0, 2))
     for shift in ([0.37, -1.2, 2.9], [L / 2, L / 3, -L]):
         y = (x + jnp.asarray(shift)) % L
-        e = float(P.energy(y, P.neighbour_list(y, L, RC, m, 24, 48)[0], L, 1.0, 2))
+        e = float(P.energy(y, P.neighbour_list(y, L, RC, m, 200, 48)[0], L, 1.0, 2))
         assert abs(e - e0) <= 1e-12 * e0
     perm = np.random.default_rng(0).permutation(N)
     y = x[perm]
-    e = float(P.energy(y, P.neighbour_list(y, L, RC, m, 24, 48)[0], L, 1.0, 2))
+    e = float(P.energy(y, P.neighbour_list(y, L, RC, m, 200, 48)[0], L, 1.0, 2))
     assert abs(e - e0) <= 1e-12 * e0
-    fa = float(P.active_fraction(y, P.neighbour_list(y, L, RC, m, 24, 48)[0], L, 1.0))
-    assert fa == float(P.active_fraction(x, P.neighbour_list(x, L, RC, m, 24, 48)[0], L, 1.0))
+    fa = float(P.active_fraction(y, P.neighbour_list(y, L, RC, m, 200, 48)[0], L, 1.0))
+    assert fa == float(P.active_fraction(x, P.neighbour_list(x, L, RC, m, 200, 48)[0], L, 1.0))
 
 
 @pytest.mark.parametrize("bro", [0.0, 1.0])
 def test_update_conserves_centre_of_mass(bro):
     """c_ij = c_ji (one draw per unordered pair), so Σ_i dx_i = 0 for SGD and BRO alike."""
     x, L = _config(5)
-    nb, _, _ = P.neighbour_list(x, L, RC, P.cell_count(L, RC), 24, 48)
+    nb, _, _ = P.neighbour_list(x, L, RC, P.cell_count(L, RC), 200, 48)
     dx, na, _ = P.displacement(x, nb, L, 1.0, (0.1, 0.75, 0.1, bro), jnp.uint32(17), 1)
     dx = np.asarray(dx)
     assert np.abs(dx).max() > 0.05 and int(na) > N // 2

@@ -24,10 +24,14 @@ the BRO kick has mean εσ/2 and variance ε²σ²/12. Both agree iff b = 3/4 an
 f_a = 0 is absorbing: no pair overlaps, so nothing moves again.
 
 **Neighbours.** A Verlet list of fixed width ``k`` with cut-off r_c = σ_max + skin, rebuilt
-from a cell list (m³ cells of side L/m ≥ r_c, fixed capacity ``cap``) whenever some particle
-moved more than skin/2 since the last build. Capacities are never silently exceeded: the
-largest cell occupancy and neighbour count are tracked and :func:`check_capacity` raises a
-``RuntimeError`` naming the capacity after the run.
+from a cell list (m³ cells of side L/m ≥ r_c; the particles of each cell's 3 × 3 × 3 block
+packed into ``cap`` slots, so there is no per-cell padding) whenever some particle moved more
+than skin/2 since the last build. Capacities are never silently exceeded: the largest block
+occupancy and neighbour count are tracked and :func:`check_capacity` raises a ``RuntimeError``
+naming the capacity after the run.
+
+**Layout.** Pair arrays are (N, k) per coordinate axis (structure of arrays): XLA on CPU
+vectorises these about 5× better than (N, k, 3) (benchmarks/bench_particles.py).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import numpy as np
 from qshock.errors import QShockInputError
 
 __all__ = ["box_side", "sigma_for", "packing_fraction", "random_positions", "minimum_image", "cell_count",
-           "cell_table", "neighbour_list", "neighbour_list_dense", "pair_overlaps", "energy", "energy_dense",
+           "cell_table", "block_cells", "neighbour_list", "neighbour_list_dense", "pair_overlaps", "energy", "energy_dense",
            "forces", "active_fraction", "pair_uniform", "displacement", "check_capacity", "make_simulator",
            "simulate", "default_capacities"]
 
@@ -117,22 +121,56 @@ def _select(j, mask, k):
     return out.reshape(n, k), cnt[:, -1].max()
 
 
-def neighbour_list(x, L, rc, m: int, cap: int, k: int):
-    """Verlet list ``(n, k)`` of the j ≠ i with minimum-image |x_i − x_j| < r_c (padded with N),
-    from the 27 cells around each particle; returns (list, largest cell occupancy, largest count)."""
+def block_cells(m: int) -> np.ndarray:
+    """``(m³, 27)`` ids of the 3 × 3 × 3 block of cells around each cell (periodic; static)."""
+    c = np.stack(np.meshgrid(*[np.arange(m)] * 3, indexing="ij"), -1).reshape(-1, 1, 3)
+    off = np.array([(a, b, e) for a in (-1, 0, 1) for b in (-1, 0, 1) for e in (-1, 0, 1)])[None]
+    q = (c + off) % m
+    return ((q[..., 0] * m + q[..., 1]) * m + q[..., 2]).astype(np.int32)
+
+
+def _block_candidates(x, L, m: int, cap: int):
+    """Candidates per cell without per-cell padding: particles sorted by cell id, and for every
+    cell the particles of its 27-cell block packed into ``cap`` slots (padded with N). Slot s of
+    cell c holds the particle at position start[b_j] + s − o_j of the sorted order, where j is the
+    block cell with o_j ≤ s < o_{j+1} (o = running count over the block). Returns ((m³, cap)
+    table, cell id per particle, largest block occupancy)."""
     import jax.numpy as jnp
 
     n = x.shape[0]
-    table, occ = cell_table(x, L, m, cap)
-    c, _ = _cell_coords(x, L, m)
-    off = jnp.array([(a, b, e) for a in (-1, 0, 1) for b in (-1, 0, 1) for e in (-1, 0, 1)], jnp.int32)
-    cc = (c[:, None, :] + off[None]) % m
-    cand = table[(cc[..., 0] * m + cc[..., 1]) * m + cc[..., 2]].reshape(n, 27 * cap)
-    xp = jnp.concatenate([x, jnp.zeros((1, 3), x.dtype)])
-    d = minimum_image(x[:, None, :] - xp[cand], L)
-    mask = (cand < n) & (cand != jnp.arange(n)[:, None]) & (jnp.sum(d * d, -1) < rc * rc)
-    nbr, most = _select(cand, mask, k)
-    return jnp.where(nbr < 0, n, nbr), occ, most
+    _, cid = _cell_coords(x, L, m)
+    order = jnp.argsort(cid).astype(jnp.int32)
+    start = jnp.searchsorted(cid[order], jnp.arange(m ** 3 + 1, dtype=cid.dtype)).astype(jnp.int32)
+    blk = jnp.asarray(block_cells(m))
+    cnt = (start[1:] - start[:-1])[blk]  # (m³, 27)
+    incl = jnp.cumsum(cnt, axis=1)
+    s = jnp.arange(cap, dtype=jnp.int32)
+    j = jnp.minimum(jnp.sum(s[None, :, None] >= incl[:, None, :], -1, dtype=jnp.int32), 26)
+    pos = start[jnp.take_along_axis(blk, j, 1)] + s - jnp.take_along_axis(incl - cnt, j, 1)
+    table = jnp.where(s < incl[:, -1:], order[jnp.clip(pos, 0, n - 1)], n)
+    return table, cid, jnp.max(incl[:, -1])
+
+
+def neighbour_list(x, L, rc, m: int, cap: int, k: int):
+    """Verlet list ``(n, k)`` of the j ≠ i with minimum-image |x_i − x_j| < r_c (padded with N),
+    from the 27 cells around each particle, packed into ``cap`` candidates (the capacity of a
+    27-cell block, :func:`_block_candidates`); the first ``k`` hits per row are kept (``top_k`` on
+    the slot index). Returns (list, largest block occupancy, largest neighbour count)."""
+    import jax
+    import jax.numpy as jnp
+
+    n = x.shape[0]
+    table, cid, occ = _block_candidates(x, L, m, cap)
+    cand = table[cid]  # (n, cap)
+    d, r2, valid = _pair_geometry(x, cand, L)
+    mask = valid & (cand != jnp.arange(n)[:, None]) & (r2 < rc * rc)
+    kk = min(k, cap)
+    score = jnp.where(mask, -jnp.arange(cap, dtype=jnp.float32)[None, :], -3.0e38)
+    val, idx = jax.lax.top_k(score, kk)
+    nbr = jnp.where(val > -1.0e38, jnp.take_along_axis(cand, idx, 1), n)
+    if kk < k:
+        nbr = jnp.concatenate([nbr, jnp.full((n, k - kk), n, nbr.dtype)], 1)
+    return nbr.astype(jnp.int32), occ, jnp.max(jnp.sum(mask, 1))
 
 
 def neighbour_list_dense(x, L, rc, k: int):
@@ -147,19 +185,43 @@ def neighbour_list_dense(x, L, rc, k: int):
     return jnp.where(nbr < 0, n, nbr), most
 
 
-def pair_overlaps(x, nbr, L, sigma):
-    """Pair geometry over a neighbour list: (unit vectors d_ij/r_ij, overlaps h_ij ≥ 0), zero on
-    padding entries and non-overlapping pairs."""
+def _pair_geometry(x, nbr, L):
+    """Minimum-image components d_ij (three (n, k) arrays, one per axis: structure of arrays,
+    which XLA vectorises far better than a trailing axis of 3), r²_ij and the validity mask."""
     import jax.numpy as jnp
 
     n = x.shape[0]
-    xp = jnp.concatenate([x, jnp.zeros((1, 3), x.dtype)])
-    d = minimum_image(x[:, None, :] - xp[nbr], L)
-    valid = nbr < n
-    r2 = jnp.where(valid, jnp.sum(d * d, -1), 4.0 * sigma * sigma)
+    xs = jnp.concatenate([x, jnp.zeros((1, 3), x.dtype)]).T
+    d = [minimum_image(xs[c, :n, None] - xs[c][nbr], L) for c in range(3)]
+    return d, d[0] * d[0] + d[1] * d[1] + d[2] * d[2], nbr < n
+
+
+def _overlaps(x, nbr, L, sigma):
+    """(components d_ij, 1/r_ij, h_ij ≥ 0) over a neighbour list; h = 0 on padding entries and
+    non-overlapping pairs."""
+    import jax.numpy as jnp
+
+    d, r2, valid = _pair_geometry(x, nbr, L)
+    r2 = jnp.where(valid, r2, 4.0 * sigma * sigma)
     r = jnp.sqrt(jnp.maximum(r2, 1e-300 if x.dtype == jnp.float64 else 1e-30))
-    h = jnp.where(valid & (r < sigma), 1.0 - r / sigma, 0.0)
-    return d / r[..., None], h
+    return d, 1.0 / r, jnp.where(valid & (r < sigma), 1.0 - r / sigma, 0.0)
+
+
+def _pair_sum(c, d, rinv):
+    """Σ_j c_ij d_ij / r_ij as an (n, 3) array."""
+    import jax.numpy as jnp
+
+    w = c * rinv
+    return jnp.stack([jnp.sum(w * dc, axis=1) for dc in d], axis=1)
+
+
+def pair_overlaps(x, nbr, L, sigma):
+    """Pair geometry over a neighbour list: (unit vectors d_ij/r_ij (n, k, 3), overlaps h_ij ≥ 0),
+    zero on padding entries and non-overlapping pairs."""
+    import jax.numpy as jnp
+
+    d, rinv, h = _overlaps(x, nbr, L, sigma)
+    return jnp.stack([dc * rinv for dc in d], -1), h
 
 
 def _pair_power(h, alpha):
@@ -172,7 +234,7 @@ def energy(x, nbr, L, sigma, alpha: int):
     """E = Σ_{i<j} h_ij^α / α over a full (symmetric) neighbour list: ½ Σ_i Σ_j h_ij^α / α."""
     import jax.numpy as jnp
 
-    _, h = pair_overlaps(x, nbr, L, sigma)
+    _, _, h = _overlaps(x, nbr, L, sigma)
     return 0.5 * jnp.sum(h ** alpha) / alpha
 
 
@@ -190,17 +252,16 @@ def energy_dense(x, L, sigma, alpha: int):
 
 def forces(x, nbr, L, sigma, alpha: int):
     """F_i = −∂E/∂x_i = Σ_j h_ij^{α−1} d_ij / (σ r_ij) (closed form over the neighbour list)."""
-    import jax.numpy as jnp
 
-    u, h = pair_overlaps(x, nbr, L, sigma)
-    return jnp.sum(_pair_power(h, alpha)[..., None] * u, axis=1) / sigma
+    d, rinv, h = _overlaps(x, nbr, L, sigma)
+    return _pair_sum(_pair_power(h, alpha), d, rinv) / sigma
 
 
 def active_fraction(x, nbr, L, sigma):
     """f_a = #{i : h_ij > 0 for some j} / N."""
     import jax.numpy as jnp
 
-    _, h = pair_overlaps(x, nbr, L, sigma)
+    _, _, h = _overlaps(x, nbr, L, sigma)
     return jnp.mean(jnp.any(h > 0, axis=1))
 
 
@@ -234,7 +295,7 @@ def displacement(x, nbr, L, sigma, pars, salt, alpha: int):
 
     eta, b, eps, bro = pars
     n = x.shape[0]
-    u, h = pair_overlaps(x, nbr, L, sigma)
+    d, rinv, h = _overlaps(x, nbr, L, sigma)
     i = jnp.broadcast_to(jnp.arange(n)[:, None], nbr.shape)
     static = isinstance(bro, (int, float))  # a Python constant: draw only the uniform it needs
     if not static or not bro:
@@ -244,26 +305,26 @@ def displacement(x, nbr, L, sigma, pars, salt, alpha: int):
         kick = eps * sigma * pair_uniform(i, nbr, salt ^ jnp.uint32(0x5BD1E995)).astype(x.dtype)
     c = kick if static and bro else (sgd if static else jnp.where(bro > 0, kick, sgd))
     c = jnp.where(h > 0, c, 0.0)
-    dx = jnp.sum(c[..., None] * u, axis=1)
+    dx = _pair_sum(c, d, rinv)
     return dx, jnp.sum(jnp.any(h > 0, axis=1)), 0.5 * jnp.sum(h ** alpha) / alpha
 
 
 def check_capacity(cell_max: int, nbr_max: int, cap: int, k: int) -> None:
-    """RuntimeError naming the capacity if a cell held more than ``cap`` particles or a particle
-    had more than ``k`` neighbours within r_c at some build (the run is then invalid)."""
+    """RuntimeError naming the capacity if a 27-cell block held more than ``cap`` particles or a
+    particle had more than ``k`` neighbours within r_c at some build (the run is then invalid)."""
     if int(cell_max) > cap:
-        raise RuntimeError(f"cell list overflow: a cell held {int(cell_max)} particles but cell_capacity = {cap}; "
-                           "rerun with a larger cell_capacity")
+        raise RuntimeError(f"cell list overflow: a 27-cell block held {int(cell_max)} particles but cell_capacity = "
+                           f"{cap}; rerun with a larger cell_capacity")
     if int(nbr_max) > k:
         raise RuntimeError(f"neighbour list overflow: a particle had {int(nbr_max)} neighbours within r_c but "
                            f"neighbour_capacity = {k}; rerun with a larger neighbour_capacity")
 
 
 def default_capacities(n: int, L: float, rc: float, phi_max: float, sigma_max: float) -> tuple[int, int]:
-    """(cell capacity, neighbour capacity) from Poisson statistics: mean + 7 √mean + 4."""
+    """(27-cell block capacity, neighbour capacity) from Poisson statistics: mean + 7 √mean + 4."""
     m = cell_count(L, rc)
     rho = n / L ** 3
-    mc, mk = rho * (L / m) ** 3, rho * 4.0 / 3.0 * math.pi * rc ** 3
+    mc, mk = rho * 27 * (L / m) ** 3, rho * 4.0 / 3.0 * math.pi * rc ** 3
     return int(mc + 7 * math.sqrt(mc) + 4), int(mk + 7 * math.sqrt(mk) + 4)
 
 
@@ -272,7 +333,7 @@ _SIMS: dict = {}
 
 def _capacities(x0, L, rc, m, cell_capacity, neighbour_capacity) -> tuple[int, int]:
     """Capacities for a run from the Poisson start ``x0`` (B, N, 3), the most clustered state of
-    this repulsive dynamics: the largest cell occupancy + 3 and the largest neighbour count + 6
+    this repulsive dynamics: the largest 27-cell block occupancy + 8 and the largest neighbour count + 6
     (one cell-list search with the Poisson bounds of :func:`default_capacities`), each capped by
     its Poisson bound. Explicit capacities are used as given."""
     if cell_capacity and neighbour_capacity:
@@ -280,8 +341,9 @@ def _capacities(x0, L, rc, m, cell_capacity, neighbour_capacity) -> tuple[int, i
     n = x0.shape[1]
     dc, dk = default_capacities(n, L, rc, 0.0, 0.0)
     c = np.floor(x0 * (m / L)).astype(np.int64) % m
-    occ = max(np.bincount((q[:, 0] * m + q[:, 1]) * m + q[:, 2], minlength=m ** 3).max() for q in c)
-    cap = int(cell_capacity or min(dc, occ + 3))
+    blk = block_cells(m)
+    occ = max(np.bincount((q[:, 0] * m + q[:, 1]) * m + q[:, 2], minlength=m ** 3)[blk].sum(1).max() for q in c)
+    cap = int(cell_capacity or min(dc, occ + 8))
     if neighbour_capacity:
         return cap, int(neighbour_capacity)
     most = max(int(_count_fn(n, m, max(cap, occ), dk)(x, L, rc)) for x in x0)
@@ -297,14 +359,12 @@ def _count_fn(n, m, cap, k):
     return _SIMS[key]
 
 
-
-
-
 def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunks: int, bro: bool):
     """Jitted ``run(x0, L, rc, skin, sigma, pars, seeds, chunk)`` for B systems of N particles at once.
 
     ``x0`` (B, N, 3), ``sigma`` (B,), ``pars`` (B, 4) = (η, b, ε, ·), ``seeds`` (B,) uint32; ``bro`` (static)
     selects the rule.
+    The B systems are unrolled (not vmapped) inside the compiled step.
     A ``lax.while_loop`` over chunks of ``chunk`` steps (a ``fori_loop``; ``chunk`` is traced, so
     one compilation serves every run length) stops after ``chunks``
     chunks or once every system is absorbed. The Verlet lists of all systems are rebuilt together
@@ -320,13 +380,22 @@ def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunks: int, br
     import jax.numpy as jnp
 
     def run(x0, L, rc, skin, sigma, pars, seeds, chunk):
-        build = jax.vmap(lambda x: neighbour_list(x, L, rc, m, cap, k))
         mode = 1.0 if bro else 0.0
+
+        def per_system(f, *args):
+            """f on each of the B systems in turn (unrolled; B is static). Not ``vmap``: a
+            batched gather is several times slower than B plain ones in XLA on CPU."""
+            outs = [f(*(a[i] for a in args)) for i in range(x0.shape[0])]
+            return tuple(jnp.stack(o) for o in zip(*outs))
+
+        def build(x):
+            return per_system(lambda xb: neighbour_list(xb, L, rc, m, cap, k), x)
 
         def one(x, nb, s, p, salt):
             return displacement(x, nb, L, s, (p[0], p[1], p[2], mode), salt, alpha)
 
-        disp = jax.vmap(one)
+        def disp(*args):
+            return per_system(one, *args)
 
         def rebuild(s):
             x, _, _, cm, km, nb = s
