@@ -4,7 +4,7 @@ Each module ``benchmarks/bench_*.py`` exposes ``run(report)``; ``report(row: dic
 row (the keys of the first row of a table give its columns; a ``"table"`` key names the table).
 Results are also written to ``benchmarks/results.json`` and ``benchmarks/results.md``.
 
-Usage: ``python -m benchmarks.run [name ...]`` (names: fv, spectral, training, particles; default all).
+Usage: ``python -m benchmarks.run [name ...]`` (names: fv, spectral, training, particles, ray; default all).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 import time
 from collections import OrderedDict
 
-MODULES = ("fv", "spectral", "training", "particles")
+MODULES = ("fv", "spectral", "training", "particles", "ray")
 
 
 def _fmt(v):

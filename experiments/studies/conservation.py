@@ -221,19 +221,19 @@ def _summarise(net, eta, lam, beta, per_seed, r):
 def run(p, seeds, store, log) -> StudyResult:
     """One item per (net, η, λ, β) with every seed vmapped; one row per item and law."""
     items, rows = [], []
-    for net in p.net_list():
-        for eta, lam, beta in p.settings():
-            ip = dict(p.params(), lrs=None, weight_decays=None, momenta=None, nets=None, lr=None, weight_decay=None,
-                      net=net, eta=eta, lam=lam, beta=beta, seeds=list(seeds))
-            key = f"{net}_lr{eta:g}_wd{lam:g}_b{beta:g}"
-            it = store.item(key, ip, lambda: _item(p, net, eta, lam, beta, seeds))
-            items.append(it)
-            for law, pre in ((it["law"], ""), ("translation 1ᵀb", "translation_")):
-                vals = {k: it[pre + k] for k in ("discrete_max_rel", "continuous_max_rel", "gradient_flow_final_rel")}
-                rows.append(dict(net=net, law=law, eta=eta, weight_decay=lam, momentum=beta, eta_lambda=eta * lam,
-                                 **vals, _fmt=[law, f"{eta:g}", f"{lam:g}", f"{beta:g}", f"{eta * lam:.3g}",
-                                               fmt([vals["discrete_max_rel"]]), fmt([vals["continuous_max_rel"]]),
-                                               fmt([vals["gradient_flow_final_rel"]])]))
+    grid = [(net, eta, lam, beta) for net in p.net_list() for eta, lam, beta in p.settings()]
+    for net, eta, lam, beta in grid:  # every item requested before any is read (parallel executors)
+        ip = dict(p.params(), lrs=None, weight_decays=None, momenta=None, nets=None, lr=None, weight_decay=None,
+                  net=net, eta=eta, lam=lam, beta=beta, seeds=list(seeds))
+        key = f"{net}_lr{eta:g}_wd{lam:g}_b{beta:g}"
+        items.append(store.item(key, ip, lambda: _item(p, net, eta, lam, beta, seeds)))
+    for (net, eta, lam, beta), it in zip(grid, items):
+        for law, pre in ((it["law"], ""), ("translation 1ᵀb", "translation_")):
+            vals = {k: it[pre + k] for k in ("discrete_max_rel", "continuous_max_rel", "gradient_flow_final_rel")}
+            rows.append(dict(net=net, law=law, eta=eta, weight_decay=lam, momentum=beta, eta_lambda=eta * lam,
+                             **vals, _fmt=[law, f"{eta:g}", f"{lam:g}", f"{beta:g}", f"{eta * lam:.3g}",
+                                           fmt([vals["discrete_max_rel"]]), fmt([vals["continuous_max_rel"]]),
+                                           fmt([vals["gradient_flow_final_rel"]])]))
     header = ["law", "eta", "lambda", "beta", "eta*lambda", "discrete law (max rel err)",
               "modified flow / oscillator (max rel err)", "gradient flow (rel err at t_end)"]
     return StudyResult(header, rows, items, _summary(items))

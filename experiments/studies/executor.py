@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+import warnings
 from typing import Any, Callable, Iterator
 
 from qshock.errors import QShockInputError
@@ -141,8 +142,12 @@ class RayExecutor(Executor):
         quiet = logging.getLogger("ray._private.authentication.authentication_token_setup")
         level = quiet.level
         quiet.setLevel(logging.ERROR)  # "token authentication is enabled" on every local start
+        if self.address not in (None, "auto"):
+            _token_auth_like_auto()
         try:
-            ray.init(address=self.address, **kw)
+            with warnings.catch_warnings():  # JAX warns about fork(); Ray forks only to exec its daemons
+                warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+                ray.init(address=self.address, **kw)
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise QShockInputError(f"--address {self.address}: cannot connect to a Ray cluster "
                                    f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
@@ -181,6 +186,19 @@ class RayExecutor(Executor):
 
             ray.shutdown()
             self._owner = False
+
+
+def _token_auth_like_auto() -> None:
+    """Send this user's Ray token (``RAY_AUTH_TOKEN`` or ``~/.ray/auth_token``) to an explicit
+    ``--address`` as Ray itself does for ``auto`` and ``ray start`` (clusters started by
+    ``ray start --head`` require it by default); an explicit ``RAY_AUTH_MODE`` is respected."""
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # another Ray version: RAY_AUTH_MODE=token by hand
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 def _get(ray, ref):
