@@ -175,3 +175,24 @@ def _ray():
     from qshock.experiments.studies.executor import ray_available
 
     return ray_available()
+
+
+def test_progress_on_a_terminal_is_one_line_redrawn_in_place():
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    s = Tty()
+    pr = Progress(stream=s)
+    pr.expect(2)
+    pr.tick("a", "computed")
+    pr.log("a study message")
+    pr.tick("b", "computed")
+    pr.close()
+    text = s.getvalue()
+    # the study message is printed above the bar; the bar itself never scrolls (no newline but the last)
+    assert text.count("\n") == 2 and text.endswith("b: computed\n")
+    assert "\r\x1b[Ka study message\n  [1/2 items" in text
+    assert text.rsplit("\r\x1b[K", 1)[1].startswith("  [2/2 items 100%")

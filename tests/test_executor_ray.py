@@ -160,3 +160,22 @@ def test_console_script_joins_a_running_cluster(ray_ex, cfg, clean, tmp_path):
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     assert _results(out) == clean
+
+
+def _raises_once_counted(marker, i):
+    with open(marker, "a") as f:
+        f.write(f"{i}\n")
+    raise ValueError(f"item {i} is bad")
+
+
+def test_an_item_error_is_not_retried_and_surfaces_as_itself(ray_ex, tmp_path):
+    from qshock.experiments.studies.store import ItemStore
+
+    os.makedirs(tmp_path / "items")
+    marker = str(tmp_path / "attempts")
+    st = ItemStore(str(tmp_path), executor=ray_ex)
+    with pytest.raises(ValueError, match="^item 0 is bad$"):
+        st.map(["bad"], [{"i": 0}], [functools.partial(_raises_once_counted, marker, 0)])
+    with open(marker) as f:
+        assert f.read().split() == ["0"]  # one attempt: exceptions of the item itself are not retried
+    assert _item_files(tmp_path) == [] and st.computed == 0
