@@ -168,3 +168,34 @@ def test_constant_metric_chart_is_read_in_orthonormal_coordinates():
                     jnp.zeros((9, 9)), jnp.zeros((9, 9)), jnp.zeros(2), True)
     with pytest.raises(QShockInputError, match="diagonal"):
         step_map_fold(bad)
+
+
+def test_cached_unit_grid_solve_equals_the_direct_solve():
+    # the non-dimensionalised, cached stepper (x = hX, t = hs, nu' = nu/h) gives the direct solve's
+    # fields and readings to 1e-10 relative, on a network-like chart and on two box sizes
+    from qshock.experiments.lab.readings import _padded, stepper_cache_info, unit_solve
+    from qshock.solver import Burgers, HamiltonJacobi, solve
+    from qshock.solver.shocks import detect
+
+    L = lambda x: (x ** 2 - 1) ** 2 / 4 + 0.3 * np.sin(3 * x)  # noqa: E731
+    for ext in (1.7, 0.9):
+        c = _chart(L, ext, 65)
+        Lp, big, crop = _padded(c, 2.0)
+        v0 = -np.gradient(Lp, big.dx[0], edge_order=2)
+        ts = np.linspace(0.0, 0.8, 31)
+        for kind, eq, u0, nu in (("burgers", Burgers(nu=0.0), v0, 0.0), ("hj", HamiltonJacobi(nu=2e-3), Lp, 2e-3)):
+            ref = solve(eq, big, u0, ts[-1], scheme="weno5", save_at=ts, cfl=0.4)
+            got = unit_solve(kind, big, u0, ts, nu=nu, scheme="weno5", cfl=0.4)
+            scale = float(np.max(np.abs(np.asarray(ref.u))))
+            np.testing.assert_allclose(np.asarray(got.u), np.asarray(ref.u), rtol=0, atol=1e-10 * scale)
+            np.testing.assert_allclose(np.asarray(got.t), np.asarray(ref.t), rtol=1e-14)
+            assert got.n_steps == ref.n_steps
+            if kind == "hj":
+                ps = float(np.max(np.abs(np.asarray(ref.p))))
+                np.testing.assert_allclose(np.asarray(got.p), np.asarray(ref.p), rtol=0, atol=1e-10 * ps)
+            e_ref, e_got = detect(ref, nu=nu), detect(got, nu=nu)
+            assert abs(e_got.time - e_ref.time) <= 1e-10 * abs(e_ref.time)
+    before = stepper_cache_info().hits
+    step_map_fold(_chart(L, 1.3, 65))
+    step_map_fold(_chart(lambda x: 2 * x ** 2, 0.5, 65))
+    assert stepper_cache_info().hits > before  # the second chart reuses the compiled stepper

@@ -33,18 +33,20 @@ at the faces): exact on quadratic data.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from qshock.errors import QShockInputError
-from qshock.solver import Burgers, HamiltonJacobi, solve
+from qshock.errors import BlowUpError, QShockInputError
+from qshock.solver import Burgers, Grid, HamiltonJacobi, Solution, build_stepper
 from qshock.solver.shocks import detect, predict
 
 __all__ = ["Reading", "step_map_fold", "coarse_grain_shock", "sgd_nu", "step_of_fold", "step_of_coarse_time",
-           "chart_gradient"]
+           "chart_gradient", "unit_solve", "stepper_cache_info"]
 
 _FV = ("godunov", "muscl", "weno5", "wenoz")
 
@@ -240,6 +242,58 @@ def _small(d):
     return {k: v for k, v in d.items() if not isinstance(v, list)}
 
 
+@functools.lru_cache(maxsize=128)
+def _unit_stepper(kind: str, shape: tuple, spacing: tuple, n_out: int, scheme: str, cfl: float, nu_unit: float):
+    """One jitted ``(u0, s) -> (us, p, n_steps, status, s_bad)`` per (kind, shape, spacing,
+    n_out, scheme, cfl, ν'): the FV stepper of ``solver.build_stepper`` on the grid of cell
+    widths ``spacing`` (1 on the first axis) with outflow boundaries, built inside the jitted
+    function so that the output times ``s`` (n_out of them) are traced, not baked in."""
+    lo = [0.0] * len(shape)
+    grid = Grid(lo, [n * w for n, w in zip(shape, spacing)], shape, boundaries="outflow")
+    eq = Burgers(nu=nu_unit) if kind == "burgers" else HamiltonJacobi(nu=nu_unit)
+
+    def run(u0, s):
+        step, disc, _ = build_stepper(eq, grid, s, scheme=scheme, cfl=cfl)
+        us, n, status, s_bad, _ = step(u0)
+        p = jax.vmap(disc.gradient)(us) if kind == "hj" else None
+        return us, p, n, status, s_bad
+
+    return jax.jit(run)
+
+
+def stepper_cache_info():
+    """``functools`` cache statistics of the compiled unit-grid steppers (hits = solves that
+    reused a compiled stepper)."""
+    return _unit_stepper.cache_info()
+
+
+def unit_solve(kind: str, grid, u0, ts, *, nu: float = 0.0, scheme: str = "weno5", cfl: float = 0.4):
+    r"""``solve(Burgers(nu) | HamiltonJacobi(nu), grid, u0, ts[-1], save_at=ts)`` (outflow
+    boundaries, flat metric) through a cached compiled stepper on the unit grid.
+
+    With h = Δx₀ the map x = hX, t = hs leaves the velocity v = V (Burgers
+    v_t + v v_x = νv_xx) and the gradient p = ∇u = ∇_X U, u = hU (HJ u_t + ½|∇u|² = νΔu)
+    unchanged and turns ν into ν' = ν/h: both equations are invariant under x → x/a, t → t/a,
+    ν → ν/a (with u → u/a for HJ). Since the states the scheme sees (v, resp. the one-sided
+    differences of U) are the same numbers, the CFL steps are the same fractions of the output
+    intervals and WENO's ε acts on the same smoothness indicators: the result equals the direct
+    ``solve`` up to rounding. The compiled stepper depends only on (kind, shape, Δx_a/h,
+    len(ts), scheme, cfl, ν'); the output times are traced. Returns a :class:`Solution` on
+    ``grid`` in the original units."""
+    h = float(grid.dx[0])
+    spacing = tuple(float(d) / h for d in grid.dx)
+    ts = np.asarray(ts, float)
+    run = _unit_stepper(kind, tuple(grid.shape), spacing, int(ts.size), scheme, float(cfl), float(nu) / h)
+    u0 = np.asarray(u0, float)
+    us, p, n, status, s_bad = run(jnp.asarray(u0 / h if kind == "hj" else u0), jnp.asarray(ts / h))
+    if int(status) != 0:
+        raise BlowUpError(h * float(s_bad), (math.nan,) * grid.ndim, int(n),
+                          f"{scheme} scheme, {kind} on the chart (status {int(status)})")
+    meta = {"equation": "burgers" if kind == "burgers" else "hj", "scheme": scheme, "nu": float(nu),
+            "cfl": float(cfl), "method": "ssprk3", "dtype": str(us.dtype), "manifold": "euclidean", "unit_grid": True}
+    return Solution(t=jnp.asarray(ts), u=us * h if kind == "hj" else us, grid=grid, p=p, n_steps=int(n), metadata=meta)
+
+
 def _grad(L, h):
     return np.stack([np.gradient(L, h[a], axis=a, edge_order=2) for a in range(L.ndim)])
 
@@ -280,7 +334,7 @@ def step_map_fold(chart, *, nu: float = 0.0, scheme: str = "weno5", t_max: float
         grid = ch.grid()
         Lp, big, crop = _padded(ch, p)
         v0 = -_grad(Lp, big.dx)
-        sol = solve(Burgers(nu=nu), big, v0[0] if m == 1 else v0, t1, scheme=scheme, save_at=ts, cfl=cfl)
+        sol = unit_solve("burgers", big, v0[0] if m == 1 else v0, ts, nu=nu, scheme=scheme, cfl=cfl)
         res, osc_c = _local_resolution(v0[(slice(None),) + crop], grid.dx, kappa or _default_kappa(ch))
         est = detect(_crop(sol, grid, crop), nu=nu, resolution=res)
         return est, {"pad": p, "resolution": res, "osc_compressive": osc_c}
@@ -331,7 +385,7 @@ def coarse_grain_shock(chart, *, nu: float, scheme: str = "weno5", t_max: float 
         p = _default_pad(ch) if pad is None else float(pad)
         grid = ch.grid()
         Lp, big, crop = _padded(ch, p)
-        sol = solve(HamiltonJacobi(nu=nu), big, Lp, t1, scheme=scheme, save_at=ts, cfl=cfl)
+        sol = unit_solve("hj", big, Lp, ts, nu=nu, scheme=scheme, cfl=cfl)
         res, osc_c = _local_resolution(_grad(np.asarray(ch.loss, float), grid.dx), grid.dx, kappa or _default_kappa(ch))
         est = detect(_crop(sol, grid, crop), nu=nu, resolution=res)
         return est, {"pad": p, "resolution": res, "osc_compressive": osc_c, "sol_t": np.asarray(sol.t)}
