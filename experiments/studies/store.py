@@ -144,6 +144,7 @@ class ItemStore:
     progress: Any = None
     _done: dict = field(default_factory=dict, repr=False)
     _requests: dict | None = field(default=None, repr=False)
+    _dry: bool = field(default=False, repr=False)
 
     def __post_init__(self):
         from .executor import LocalExecutor, Progress
@@ -199,6 +200,9 @@ class ItemStore:
         computed together by the executor (in parallel under Ray); same result as ``item`` in a loop."""
         docs = {k: self._known(k, p) for k, p in zip(keys, params)}
         todo = {k: (p, freeze(c)) for k, p, c in zip(keys, params, computes) if docs[k] is None}
+        if self._dry:  # the counting pass of an eager executor computes nothing
+            self._requests.update(todo)
+            return [docs[k] if docs[k] is not None else Pending(k) for k in keys]
         docs.update(self._compute(todo) if todo else {})
         return [docs[k] for k in keys]
 
@@ -222,13 +226,14 @@ class ItemStore:
         for the progress line), then one ordinary pass. Otherwise: passes as in the module
         docstring, each log line printed once."""
         if self.executor.eager:
-            self._requests = {}
+            self._requests, self._dry = {}, True
             try:
                 run(self, lambda s: None)
             except Exception:  # noqa: BLE001 - a counting pass: the real pass reports errors
                 pass
-            self.progress.expect(len(self._done) + len(self._requests))
-            self._requests = None
+            finally:
+                self.progress.expect(len(self._done) + len(self._requests))
+                self._requests, self._dry = None, False
             return run(self, log)
         seen = set()
 
