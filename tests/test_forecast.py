@@ -186,3 +186,32 @@ def test_bad_input_raises():
         F.equilibrium_sqnorm(1.0, 0.1, -1.0)
     with pytest.raises(QShockInputError, match="beta"):
         F.oscillator_params(0.1, 0.01, 1.0)
+
+
+def test_hybrid_exact_on_sharpening_cycle_and_causal():
+    """x from the identity, ln lambda_s linear in k after a spike at step 100: from every k0 with
+    three cycle observations the hybrid hits the crossing step of eta lambda_s / x >= 2 exactly; it
+    reads only spikes and rows up to k0."""
+    eta, lam, gt2, rho = 0.2, 0.005, 0.5, 2e-3
+    xs = _identity_sequence(30.0, gt2, eta, lam, 1200)
+    k = np.arange(len(xs))
+    ls = 120.0 * np.exp(rho * (k - 100))
+    ls[:100] = 400.0  # before the spike: above the edge
+    k_star = int(np.argmax((eta * ls / xs >= 2.0) & (k > 100)))
+    assert 200 < k_star < 1000
+    k0s = np.arange(0, 1000, 6)
+    x, L = xs[k0s, None], ls[k0s, None]
+    p, ut2 = -eta * lam * x, np.full_like(x, eta ** 2 * gt2)
+    fb = np.full(len(k0s), -7.0)
+    fc = F.last_spike_forecasts(k0s, x, p, ut2, L, eta * L / x, [100], eta, lam, horizon=3000, fallback=fb)
+    first = np.searchsorted(k0s, 100) + 2  # the third observation of the cycle
+    assert np.all(fc[:first] == -7.0)
+    ok = (k0s >= k0s[first]) & (k0s <= k_star)
+    assert np.all(np.abs(fc[ok] - k_star) <= 1), (fc[ok], k_star)
+    # causal: a later spike and a corrupted future leave every earlier entry bit-identical
+    m = 80
+    x2 = x.copy()
+    x2[m:] *= 2.0
+    fut = F.last_spike_forecasts(k0s, x2, p, ut2, L, eta * L / x2, [100, 6 * m + 3], eta, lam, horizon=3000,
+                                 fallback=fb)
+    assert np.array_equal(fut[:m], fc[:m])

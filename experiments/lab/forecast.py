@@ -31,10 +31,19 @@ count of ``horizon`` (or ``inf`` for the closed forms) means "no crossing within
 ``forecast_run`` evaluates forecasts at many observation steps of one run using, for each
 step k₀, only data up to k₀ (causal by construction: extending the run never changes an
 earlier forecast).
+
+Hybrid (identity + the λ_s trend of the current cycle, ``last_spike_forecasts``). A spike
+lowers λ_s (the ratio η λ_s/x falls below the edge) and the next crossing comes from two
+trends: x decays as (1)/(3) prescribe exactly, and λ_s re-sharpens. Within a cycle ln λ_s is
+close to linear in k, so after the last spike the forecaster fits ln λ_s(k) = a + ρ (k − k₀) to
+the observations from the post-spike minimum of the ratio up to k₀ (each group), and iterates
+(1)/(3) with λ_s = e^{a + ρ j} until η λ_s/x_j ≥ edge. Before a spike, or with fewer than
+``min_obs`` observations in the cycle, the given fallback is used.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -47,7 +56,7 @@ from qshock.errors import QShockInputError
 __all__ = ["edge", "sgd_identity_step", "momentum_step", "iterate_identity", "crossing_steps",
            "closed_form_crossing", "equilibrium_sqnorm", "equilibrium_crossing", "oscillator_params",
            "oscillator_crossing", "RecentState", "recent_state", "forecast_run", "raw_trend_crossing",
-           "history_forecasts"]
+           "history_forecasts", "last_spike_forecasts"]
 
 
 def _check(eta, lam, beta=0.0):
@@ -256,7 +265,7 @@ def forecast_run(sq, gsq, usq, lam_s_obs, obs_steps, eta, lam, beta=0.0, horizon
     eq = np.asarray([[equilibrium_crossing(x[i, a], gt2[i, a], ls[i, a], eta, lam) for a in range(G)]
                      for i in range(len(ks))], float).reshape(len(ks), G)
     return dict(k0=ks, iterate=ks + it.min(1), closed=ks + closed.min(1), equilibrium=ks + eq.min(1),
-                group=np.argmin(it, 1), lam_s=ls, x=x, gt2=gt2, ut2=ut2)
+                group=np.argmin(it, 1), lam_s=ls, x=x, p=p, gt2=gt2, ut2=ut2)
 
 
 def history_forecasts(k0s, spikes, period, first):
@@ -274,3 +283,57 @@ def history_forecasts(k0s, spikes, period, first):
         const.append(max(c, k + 1))
         per.append(max(q, k + 1))
     return dict(constant=np.asarray(const, float), periodic=np.asarray(per, float))
+
+
+@functools.lru_cache(maxsize=32)
+def _vmapped_crossing(eta, lam, horizon, beta):
+    return jax.jit(jax.vmap(lambda a, b, q, u, r: crossing_steps(a, b, eta, lam, horizon, beta=beta, p0=q, ut2=u,
+                                                                  lam_rate=r)))
+
+
+def last_spike_forecasts(k0s, x, p, ut2, lam_s, ratio, spikes, eta, lam, beta=0.0, horizon=4000, fallback=None,
+                         min_obs=3, thr=None):
+    """Hybrid forecasts (module docstring) at every k₀, from the spikes observed at steps ≤ k₀.
+
+    Args:
+        k0s: observation steps (n,); x, p, ut2, lam_s: (n, G) state at each k₀ (``forecast_run``'s
+            ``x``, ``p``, ``ut2``, ``lam_s``); ratio: (n, G) measured η λ_s / x at each k₀;
+            spikes: detected spike steps; fallback: (n,) forecasts used when the current cycle has
+            fewer than ``min_obs`` observations (default ``inf``); thr: the level of η λ_s / x
+            forecast (default ``edge(beta)``; a measured λ_s can spike at another level).
+
+    Returns (n,) absolute forecast steps (``inf``: no crossing within ``horizon``). Entry i reads
+    rows ≤ i and spikes ≤ k0s[i] only (causal)."""
+    _check(eta, lam, beta)
+    k0s = np.asarray(k0s, int)
+    x, p, ut2, lam_s, ratio = (np.asarray(a, float).reshape(len(k0s), -1) for a in (x, p, ut2, lam_s, ratio))
+    sp = np.sort(np.asarray(spikes, float))
+    out = np.full(len(k0s), np.inf) if fallback is None else np.asarray(fallback, float).copy()
+    rows, a0, rho = [], [], []
+    for i, k in enumerate(k0s):
+        seen = sp[sp <= k]
+        if not seen.size:
+            continue
+        j0 = int(np.searchsorted(k0s, seen[-1], side="left"))
+        if i - j0 + 1 < min_obs:
+            continue
+        j0 += int(np.argmin(ratio[j0:i + 1].max(1)))  # the cycle starts at the post-spike minimum
+        if i - j0 + 1 < min_obs:
+            continue
+        t = k0s[j0:i + 1] - k
+        y = np.log(np.maximum(lam_s[j0:i + 1], 1e-300))
+        A = np.vstack([np.ones_like(t), t]).T.astype(float)
+        coef = np.linalg.lstsq(A, y, rcond=None)[0]  # (2, G): intercept at k0, slope per step
+        rows.append(i)
+        a0.append(np.exp(coef[0]))
+        rho.append(coef[1])
+    if rows:
+        i, n = np.asarray(rows), len(k0s)  # padded to n rows: one compilation per run length
+        scale = 1.0 if thr is None else edge(beta) / float(thr)
+        pad = lambda v: np.concatenate([v, np.repeat(v[-1:], n - len(v), 0)]).reshape(-1)  # noqa: E731
+        cross = _vmapped_crossing(float(eta), float(lam), int(horizon), float(beta))
+        j = np.asarray(cross(*(jnp.asarray(pad(np.asarray(v))) for v in (x[i], scale * np.asarray(a0), p[i], ut2[i],
+                                                                        np.asarray(rho)))))
+        j = j.reshape(n, -1)[:len(i)].min(1)
+        out[i] = np.where(j >= horizon, np.inf, k0s[i] + j)
+    return out
