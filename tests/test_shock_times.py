@@ -10,11 +10,11 @@ from qshock.experiments.cli.main import main
 
 TINY = """
 archs = ["tanh-teacher"]
-gauge_arch = ""
 seeds = 2
 tune_seeds = 1
 steps = 20
 every = 10
+warmup = 20
 batches = [32]
 n_lrs = 1
 chart_n = 17
@@ -32,13 +32,15 @@ def test_predictions_are_causal_extending_the_run_keeps_them_bit_identical():
 
     tr = group_trainer("tanh-teacher", 32, 10, lanczos_iters=8)
     combos = [(1.0, 1.0, 0)]
-    short = train_group(tr, combos, 20, 10, 0.1, 8)
-    long = train_group(tr, combos, 40, 10, 0.1, 8)
+    # with a linear warm-up over 30 steps (a function of the step, not of the run length)
+    short = train_group(tr, combos, 20, 10, 0.1, 8, warmup=30)
+    long = train_group(tr, combos, 40, 10, 0.1, 8, warmup=30)
     np.testing.assert_array_equal(short["thetas"], long["thetas"][:3])
     np.testing.assert_array_equal(short["loss"], long["loss"][:, :20])
     eng = ReadingEngine(tr, 32, n_chart=17, n_out=21, lanczos_iters=8)
-    a = combo_predictions(eng, short["thetas"][:, 0], short["ck_steps"], 1.0, 0, short["sharpness"][0])
-    b = combo_predictions(eng, long["thetas"][:, 0], long["ck_steps"], 1.0, 0, long["sharpness"][0])
+    a = combo_predictions(eng, short["thetas"][:, 0], short["ck_steps"], 1.0, 0, short["sharpness"][0], warmup=30)
+    b = combo_predictions(eng, long["thetas"][:, 0], long["ck_steps"], 1.0, 0, long["sharpness"][0], warmup=30)
+    assert [r["lr"] for r in b["track"]] == [1 / 3, 2 / 3, 1.0, 1.0, 1.0]
     assert a["track"] == b["track"][:3]
     assert a["reading_i"] == b["reading_i"]
     for name, k in a["predicted"].items():
@@ -63,6 +65,22 @@ def test_gauge_maps_keep_the_function():
             g = gauge(tr, th, alpha)
             assert float(jnp.linalg.norm(g - th)) > 0.1 * float(jnp.linalg.norm(th)) / 10
             assert abs(float(tr.loss_acc(g, X, Y)[0]) - l0) < 1e-5 * max(1.0, abs(l0))
+
+
+def test_warmup_schedule_and_pde_time_to_steps():
+    """η_k ramps by chunks and is then constant; the step count of a PDE time is t*/(2η) at a
+    constant η and solves 2Σ_j η_j = t* under the warm-up (THEORY §7 with t = 2Σ η_j)."""
+    from qshock.experiments.studies.shock_times.predict import _steps_until
+    from qshock.experiments.studies.shock_times.runs import lr_at
+
+    np.testing.assert_allclose(lr_at(0.6, np.arange(0, 50, 10), 10, 30), [0.2, 0.4, 0.6, 0.6, 0.6])
+    assert lr_at(0.6, 7, 10, 0) == 0.6
+    assert _steps_until(3.0, lambda j: 2 * 0.5, 0, 0) == pytest.approx(3.0)
+    lr_of = lambda j: lr_at(1.0, j, 10, 30)  # noqa: E731
+    n = _steps_until(10.0, lambda j: 2 * lr_of(j), 0, 30)
+    # 10 steps at 1/3 and 10 at 2/3 give PDE time 20; t* = 10 is reached inside the second chunk
+    assert n == pytest.approx(10 + (10.0 - 20 / 3) / (4 / 3))
+    assert _steps_until(50.0, lambda j: 2 * lr_of(j), 0, 30) == pytest.approx(30 + (50 - 40) / 2)
 
 
 def test_statistics_numbers():

@@ -118,11 +118,12 @@ def _sphere_part(out_dir: str, log) -> dict:
 #: the demo-sized shock-times configuration (two architectures, two seeds; the full study is
 #: ``qshock experiment shock-times``, its --quick version ``--quick``)
 SHOCK_TIMES_DEMO = """archs = ["mlp-digits", "tanh-teacher"]
-gauge_arch = ""
+gauge_alphas = [1.0]
 seeds = 2
 tune_seeds = 1
 steps = 60
 every = 20
+warmup = 60
 batches = [64]
 n_lrs = 2
 chart_n = 25

@@ -1,7 +1,7 @@
 """``qshock experiment shock-times``: the PDE solver predicts events in real SGD runs (issue 9).
 
 Runs (``runs``): for every architecture of ``ARCHS`` and batch size B, every (η, seed) — and
-for ``gauge_arch`` every rescaled parametrisation α — is trained by the lab trainer with the
+for every architecture of ``gauge_arch`` every rescaled parametrisation α — is trained by the lab trainer with the
 parameters kept every ``every`` steps. Predictions (``predict``): reading (ii) (step-map fold
 τ* of the quotient chart against η_eff → oscillation onset and spike), reading (i)
 (coarse-graining shock t* → k* = t*/(2η) → sudden drop / quotient jump), their raw-chart
@@ -18,6 +18,7 @@ Outputs: ``results.json`` (table: one row per (arch, seed, η, B, α); ``summary
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ from .predict import PREDICTORS
 from .runs import ARCHS
 
 __all__ = ["NAME", "Config", "run", "figures", "headline", "statistics_markdown", "write_reports",
-           "headline_table"]
+           "headline_table", "gauge_markdown"]
 
 NAME = "shock-times"
 QUICK_ARCHS = ("mlp-digits", "mlp-mnist1d", "transformer-modadd", "meanfield-teacher", "tanh-teacher")
@@ -45,9 +46,10 @@ class Config(StudyConfig):
     tune_seeds: int = 3
     steps: int = 300
     every: int = 10
+    warmup: int = 300
     batches: tuple = (32, 128)
     n_lrs: int = 3
-    gauge_arch: str = "mlp-digits"
+    gauge_arch: tuple = ("mlp-digits", "transformer-modadd")
     gauge_alphas: tuple = (0.25, 0.5, 1.0, 2.0, 4.0)
     gauge_all_lrs: bool = True
     chart_n: int = 33
@@ -60,15 +62,17 @@ class Config(StudyConfig):
 
     @classmethod
     def quick(cls):
-        return cls(archs=QUICK_ARCHS, seeds=3, tune_seeds=1, steps=120, every=20, batches=(64,), n_lrs=2, screen=0.6,
+        return cls(archs=QUICK_ARCHS, seeds=3, tune_seeds=1, steps=120, every=20, warmup=120, batches=(64,), n_lrs=2,
+                   screen=0.6,
                    gauge_alphas=(0.25, 1.0, 4.0), gauge_all_lrs=False, chart_n=25, n_out=31, ensemble_steps=30)
 
     def validate(self):
         bad = [a for a in self.archs if a not in ARCHS]
         if bad or not self.archs:
             raise QShockInputError(f"--config: archs must be some of {', '.join(ARCHS)}, got {list(self.archs)}")
-        if self.gauge_arch and self.gauge_arch not in ARCHS:
-            raise QShockInputError(f"--config: gauge_arch must be one of {', '.join(ARCHS)}, got {self.gauge_arch!r}")
+        if isinstance(self.gauge_arch, str) or any(a not in ARCHS for a in self.gauge_arch):
+            raise QShockInputError(f"--config: gauge_arch must be a list of some of {', '.join(ARCHS)}, "
+                                   f"got {self.gauge_arch!r}")
         if self.every < 1 or self.steps < self.every or self.steps % self.every:
             raise QShockInputError("--config: steps must be a positive multiple of every")
         if not (1 <= self.n_lrs <= 3):
@@ -77,6 +81,8 @@ class Config(StudyConfig):
             raise QShockInputError(f"--config: batches must be positive integers, got {list(self.batches)}")
         if any(not a > 0 for a in self.gauge_alphas):
             raise QShockInputError(f"--config: gauge_alphas must be positive, got {list(self.gauge_alphas)}")
+        if self.warmup < 0:
+            raise QShockInputError(f"--config: warmup must be >= 0 steps, got {self.warmup}")
         if self.tune_seeds < 1 or self.hit_window < 0 or self.ensemble < 0:
             raise QShockInputError("--config: tune_seeds must be >= 1, hit_window and ensemble >= 0")
 
@@ -89,11 +95,12 @@ def lrs_of(arch: str, n_lrs: int) -> tuple:
 
 def combos_of(p, arch: str, batch: int, seeds) -> list:
     """(lr, α, seed) rows of a group: every η at α = 1; the gauge runs (α ≠ 1) only for
-    ``gauge_arch`` at the first batch size, at every η (``gauge_all_lrs``) or the first."""
+    the architectures of ``gauge_arch`` at the first batch size, at every η (``gauge_all_lrs``)
+    or the middle one (the last of two)."""
     lrs = lrs_of(arch, p.n_lrs)
     rows = [(float(lr), 1.0, int(s)) for lr in lrs for s in seeds]
-    if arch == p.gauge_arch and batch == p.batches[0]:
-        glrs = lrs if p.gauge_all_lrs else lrs[:1]
+    if arch in p.gauge_arch and batch == p.batches[0]:
+        glrs = lrs if p.gauge_all_lrs else lrs[len(lrs) // 2:len(lrs) // 2 + 1]
         rows += [(float(lr), float(a), int(s)) for a in p.gauge_alphas if a != 1.0 for lr in glrs for s in seeds]
     return rows
 
@@ -107,7 +114,7 @@ def _group_item(p, arch, batch, seeds, out):
     t0 = time.perf_counter()
     tr = group_trainer(arch, batch, p.every, p.lanczos_iters)
     combos = combos_of(p, arch, batch, seeds)
-    g = train_group(tr, combos, p.steps, p.every, ARCHS[arch].get("init_scale", 1.0), p.lanczos_iters)
+    g = train_group(tr, combos, p.steps, p.every, ARCHS[arch].get("init_scale", 1.0), p.lanczos_iters, p.warmup)
     os.makedirs(os.path.join(out, "checkpoints"), exist_ok=True)
     np.savez_compressed(os.path.join(out, "checkpoints", f"{arch}_B{batch}.npz"), thetas=g["thetas"],
                         steps=g["ck_steps"], combos=np.asarray(combos, float))
@@ -121,7 +128,7 @@ def _group_item(p, arch, batch, seeds, out):
     runs = []
     for c, (lr, alpha, seed) in enumerate(combos):
         pr = combo_predictions(eng, g["thetas"][:, c], g["ck_steps"], lr, seed, g["sharpness"][c],
-                               (lam_q[c], eff[c]))
+                               (lam_q[c], eff[c]), warmup=p.warmup)
         runs.append(dict(arch=arch, seed=seed, lr=lr, batch=int(batch), alpha=alpha, loss=g["loss"][c],
                          update_proj=g["update_proj"][c], sharpness=g["sharpness"][c], **pr))
     return {"runs": runs, "ck_steps": g["ck_steps"], "n_params": tr.n_params,
@@ -133,7 +140,7 @@ def _ensemble(p, seeds):
     from .predict import ReadingEngine
     from .runs import group_trainer, train_group
 
-    arch = p.gauge_arch or p.archs[0]
+    arch = ([a for a in p.gauge_arch if a in p.archs] or list(p.archs))[0]
     tr = group_trainer(arch, p.batches[0], p.every, p.lanczos_iters)
     lr = lrs_of(arch, p.n_lrs)[0]
     g = train_group(tr, [(lr, 1.0, seeds[0])], p.every, p.every, ARCHS[arch].get("init_scale", 1.0), p.lanczos_iters)
@@ -146,12 +153,18 @@ def _split(p, seeds):
     return list(seeds[:k]), list(seeds[k:]) if k else list(seeds)
 
 
+_NOT_GROUP = ("archs", "batches", "ensemble", "ensemble_steps", "hit_window", "tune_seeds")
+
+
 def run(p, seeds, store, log) -> StudyResult:
     """One item per (architecture, B) group plus the ensemble item; statistics on held-out seeds."""
     groups = []
     for arch in p.archs:
         for b in p.batches:
-            ip = dict(p.params(), archs=None, batches=None, arch=arch, batch=int(b), seeds=list(seeds))
+            # the group's parameters: the keys that do not change a group's runs are left out, so
+            # groups computed under other archs / ensemble / statistics settings are reused (--resume)
+            ip = dict({k: v for k, v in p.params().items() if k not in _NOT_GROUP}, arch=arch, batch=int(b),
+                      seeds=list(seeds))
             log(f"  {arch}, B = {b}")
             groups.append(store.item(f"{arch}_B{b}", ip, lambda a=arch, b=b: _group_item(p, a, b, seeds, store.out)))
     ens = store.item("ensemble", dict(p.params(), seeds=list(seeds)), lambda: _ensemble(p, seeds)) \
@@ -185,33 +198,58 @@ def predictor_names() -> list:
     return list(PREDICTORS) + [f"constant_{t}" for t in TARGETS]
 
 
+def _med(v):
+    v = [x for x in v if x is not None and not (isinstance(x, float) and math.isnan(x))]
+    return float(np.median(v)) if v else None
+
+
+GAUGE_KEYS = ("ii_onset_quotient", "ii_onset_quotient_noc", "ii_onset_raw", "ii_spike_quotient",
+              "ii_spike_quotient_noc", "ii_spike_raw", "sharpness_2/eta")
+
+
 def _gauge(p, runs):
-    """Median over seeds, per (α, η), of the observed and predicted steps of the gauge runs."""
+    """Median over seeds, per (architecture of ``gauge_arch``, α, η) at the first B, of the
+    observed and predicted steps, with the initial raw and quotient sharpness and the factor
+    η_eff/η = ‖J_σᵀd‖² that carries the leaf label c (the quotient-without-c predictor uses η)."""
     out = []
-    keys = ("ii_onset_quotient", "ii_onset_raw", "ii_spike_quotient", "ii_spike_raw", "sharpness_2/eta")
-    for alpha in sorted({r["alpha"] for r in runs if r["arch"] == p.gauge_arch}):
-        for lr in sorted({r["lr"] for r in runs if r["arch"] == p.gauge_arch}):
-            rs = [r for r in runs if r["arch"] == p.gauge_arch and r["alpha"] == alpha and r["lr"] == lr
-                  and r["batch"] == p.batches[0]]
-            if not rs:
-                continue
-            med = lambda v: None if not [x for x in v if x is not None] else float(np.median([x for x in v if x is not None]))  # noqa: E731
-            row = {"alpha": alpha, "lr": lr, "n": len(rs),
-                   "observed_oscillation": med([r["observed"]["oscillation"] for r in rs]),
-                   "observed_spike": med([r["observed"]["spike"] for r in rs]),
-                   "lambda_raw_0": med([r["track"][0]["lam_raw"] for r in rs]),
-                   "lambda_quotient_0": med([r["track"][0]["lam_q"] for r in rs]),
-                   "eta_eff_0": med([r["track"][0]["eta_eff"] for r in rs])}
-            row.update({k: med([r["predicted"][k] for r in rs]) for k in keys})
-            out.append(row)
+    for arch in [a for a in p.gauge_arch if a in p.archs]:
+        ar = [r for r in runs if r["arch"] == arch and r["batch"] == p.batches[0]]
+        for lr in sorted({r["lr"] for r in ar if r["alpha"] != 1.0}):
+            for alpha in sorted({r["alpha"] for r in ar}):
+                rs = [r for r in ar if r["alpha"] == alpha and r["lr"] == lr]
+                if not rs:
+                    continue
+                row = {"arch": arch, "alpha": alpha, "lr": lr, "n": len(rs),
+                       "observed_oscillation": _med([r["observed"]["oscillation"] for r in rs]),
+                       "observed_spike": _med([r["observed"]["spike"] for r in rs]),
+                       "lambda_raw_0": _med([r["track"][0]["lam_raw"] for r in rs]),
+                       "lambda_quotient_0": _med([r["track"][0]["lam_q"] for r in rs]),
+                       "eta_eff_over_eta_0": _med([r["track"][0]["eta_eff"] / r["lr"] for r in rs])}
+                row.update({k: _med([r["predicted"].get(k) for r in rs]) for k in GAUGE_KEYS})
+                out.append(row)
     return out
+
+
+def gauge_markdown(summary: dict) -> str:
+    """The gauge table (architecture, η, α × observed, raw, quotient, quotient without c) in Markdown."""
+    f = lambda v: "–" if v is None else f"{v:g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"  # noqa: E731
+    lines = ["| architecture | η | α | λ_raw(0) | λ_q(0) | η_eff/η (c) | obs. oscillation | raw (ii) | quotient (ii) | "
+             "quotient w/o c | obs. spike | raw 2/η | raw (ii) | quotient (ii) | quotient w/o c | seeds |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for g in summary.get("gauge", []):
+        lines.append(f"| {g['arch']} | {g['lr']:g} | {g['alpha']:g} | {f(g['lambda_raw_0'])} | {f(g['lambda_quotient_0'])} "
+                     f"| {f(g['eta_eff_over_eta_0'])} | {f(g['observed_oscillation'])} | {f(g['ii_onset_raw'])} | "
+                     f"{f(g['ii_onset_quotient'])} | {f(g['ii_onset_quotient_noc'])} | {f(g['observed_spike'])} | "
+                     f"{f(g['sharpness_2/eta'])} | {f(g['ii_spike_raw'])} | {f(g['ii_spike_quotient'])} | "
+                     f"{f(g['ii_spike_quotient_noc'])} | {g['n']} |")
+    return "\n".join(lines) + "\n"
 
 
 def _summary(p, per_arch, runs, split):
     return {"predictors": predictor_names(), "events": {k: v for k, v in PREDICTORS.items()},
             "per_architecture": per_arch, "split": {k: split[k] for k in ("tuning_seeds", "held_out_seeds")},
             "thresholds": {a: {t: v["value"] for t, v in th.items()} for a, th in split["thresholds"].items()},
-            "gauge": _gauge(p, runs) if p.gauge_arch in p.archs else [],
+            "gauge": _gauge(p, runs),
             "n_runs": len(runs), "hit_window": p.hit_window, "every": p.every}
 
 
@@ -280,7 +318,8 @@ def statistics_markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-HEADLINE_PREDICTORS = ("ii_onset_quotient", "ii_onset_raw", "constant_oscillation", "ii_spike_quotient", "ii_spike_raw",
+HEADLINE_PREDICTORS = ("ii_onset_quotient", "ii_onset_quotient_noc", "ii_onset_raw", "constant_oscillation",
+                       "ii_spike_quotient", "ii_spike_quotient_noc", "ii_spike_raw",
                        "sharpness_2/eta", "constant_spike", "i_drop_quotient", "i_drop_raw", "escape_linearised",
                        "constant_drop")
 
@@ -307,6 +346,8 @@ def write_reports(out: str, summary: dict, rows: list) -> None:
     atomic_json(os.path.join(out, "rows.json"), [{k: v for k, v in r.items() if k != "_fmt"} for r in rows])
     with open(os.path.join(out, "statistics.md"), "w") as fh:
         fh.write(statistics_markdown(summary))
+        if summary.get("gauge"):
+            fh.write("\n## Gauge runs (medians over seeds; steps)\n\n" + gauge_markdown(summary))
     with open(os.path.join(out, "headline.md"), "w") as fh:
         fh.write(headline(summary) + "\n")
 

@@ -9,7 +9,10 @@ At checkpoint k (parameters θ_k only; nothing after k is read):
   η_eff = η‖J_σᵀ d‖², J_σ the Jacobian of the section map θ ↦ σ(π(θ)) at θ_k: since
   L(θ) = L(σ(θ)), an SGD step −η∇L(θ) = −ηJ_σᵀ∇L(θ_s) moves the section point by
   −ηJ_σJ_σᵀ∇L(θ_s) (η/‖w‖² on a scale-invariant group). Predicted oscillation onset: the
-  first checkpoint with η_eff ≥ τ*; predicted spike: the first with η_eff ≥ 2τ*. The raw
+  first checkpoint with η_eff ≥ τ*; predicted spike: the first with η_eff ≥ 2τ*. η_eff depends
+  on where θ_k sits on its orbit, i.e. on the conserved leaf label c (for a ReLU rescaling
+  c = ‖W_in‖² − ‖W_out‖² per neuron, THEORY §3); the *quotient without c* version
+  (``*_quotient_noc``) compares the same τ* with η itself, a function of π(θ_k) alone. The raw
   version uses the raw chart at θ_k and η. Charts and solves are made only at checkpoints where
   the screening curvature puts η_eff λ above ``screen`` × the threshold (τ* = 1/λ on a quadratic
   chart) and the prediction is not yet made, so a run costs a few of them. Screening, for every
@@ -39,8 +42,8 @@ __all__ = ["ReadingEngine", "combo_predictions", "PREDICTORS"]
 
 #: predictor -> observed event it forecasts
 PREDICTORS = {
-    "ii_onset_quotient": "oscillation", "ii_onset_raw": "oscillation",
-    "ii_spike_quotient": "spike", "ii_spike_raw": "spike", "sharpness_2/eta": "spike",
+    "ii_onset_quotient": "oscillation", "ii_onset_quotient_noc": "oscillation", "ii_onset_raw": "oscillation",
+    "ii_spike_quotient": "spike", "ii_spike_quotient_noc": "spike", "ii_spike_raw": "spike", "sharpness_2/eta": "spike",
     "i_drop_quotient": "drop", "i_drop_raw": "drop", "escape_linearised": "drop",
     "i_jump_quotient": "jump", "i_jump_raw": "jump",
 }
@@ -107,25 +110,32 @@ def _fold(chart, eta, n_out):
         return math.nan
 
 
-def _step_map_track(eng, thetas, ck_steps, lr, seed, screen, sharpness):
+def _step_map_track(eng, thetas, ck_steps, lrs, seed, screen, sharpness):
     """Per-checkpoint reading (ii) records and the first-crossing predictions (causal).
-    ``screen`` = (λ_q, ‖J_σᵀd‖²) per checkpoint, ``sharpness`` the raw λ_max per checkpoint."""
-    pred = {"ii_onset_quotient": None, "ii_onset_raw": None, "ii_spike_quotient": None, "ii_spike_raw": None}
+    ``screen`` = (λ_q, ‖J_σᵀd‖²) per checkpoint, ``sharpness`` the raw λ_max per checkpoint,
+    ``lrs`` the learning rate used from each checkpoint on. Three versions: ``quotient`` (τ* of the quotient chart against η_eff = η‖J_σᵀd‖², which
+    depends on where θ sits on its orbit, i.e. on the conserved leaf label c), ``quotient_noc``
+    (the same τ* against η: the quotient point alone, without c) and ``raw`` (raw chart, η)."""
+    tags = ("quotient", "quotient_noc", "raw")
+    pred = {f"ii_{e}_{t}": None for t in tags for e in ("onset", "spike")}
     track = []
     for j, k in enumerate(ck_steps):
-        eff = float(screen[1][j])
-        rec = {"step": int(k), "lam_q": float(screen[0][j]), "lam_raw": float(sharpness[j]),
+        eff, lr = float(screen[1][j]), float(lrs[j])
+        rec = {"step": int(k), "lr": lr, "lam_q": float(screen[0][j]), "lam_raw": float(sharpness[j]),
                "eta_eff": lr * eff if math.isfinite(eff) and eff > 0 else lr, "tau_q": None, "tau_raw": None}
         key = jax.random.fold_in(jax.random.PRNGKey(int(seed) + 104729), int(k))
-        for tag, eta, lam in (("quotient", rec["eta_eff"], rec["lam_q"]), ("raw", lr, rec["lam_raw"])):
+        for tag in tags:
+            eta, lam, which = {"quotient": (rec["eta_eff"], rec["lam_q"], "q"), "quotient_noc": (lr, rec["lam_q"], "q"),
+                               "raw": (lr, rec["lam_raw"], "raw")}[tag]
             on, sp = f"ii_onset_{tag}", f"ii_spike_{tag}"
             near = (pred[on] is None and eta * lam >= eng.screen_at) or (pred[sp] is None and eta * lam >= 2 * eng.screen_at)
             if not near:
                 continue
-            chart = eng.chart(thetas[j], key, lr, raw=tag == "raw")
-            tau = _fold(chart, eta, eng.n_out)
-            rec["tau_q" if tag == "quotient" else "tau_raw"] = tau
-            rec["chart_lam_q" if tag == "quotient" else "chart_lam_raw"] = float(chart.eigenvalues[0])
+            if rec[f"tau_{which}"] is None:
+                chart = eng.chart(thetas[j], key, lr, raw=which == "raw")
+                rec[f"tau_{which}"] = _fold(chart, eta, eng.n_out)
+                rec[f"chart_lam_{which}"] = float(chart.eigenvalues[0])
+            tau = rec[f"tau_{which}"]
             if math.isfinite(tau) and tau > 0:
                 if pred[on] is None and eta >= tau:
                     pred[on] = int(k)
@@ -135,8 +145,22 @@ def _step_map_track(eng, thetas, ck_steps, lr, seed, screen, sharpness):
     return pred, track
 
 
-def _escape(chart, lr):
-    """Linearised saddle escape steps ln(Δ/δ)/ln(1 + ημ) on a bottom chart (module docstring)."""
+def _steps_until(amount: float, inc, k0: int, warm_end: int) -> float:
+    """Fractional number of steps n from k0 with Σ_{j=k0}^{k0+n−1} inc(j) = ``amount`` (linear
+    within the last step); ``inc`` is constant from ``warm_end`` on, so with no warm-up it is
+    amount/inc(k0) exactly."""
+    acc, j = 0.0, int(k0)
+    while j < warm_end:
+        d = inc(j)
+        if acc + d >= amount:
+            return j - k0 + (amount - acc) / d
+        acc, j = acc + d, j + 1
+    return j - k0 + (amount - acc) / inc(j)
+
+
+def _escape(chart, lr_of, k0, warm_end):
+    """Linearised saddle escape on a bottom chart: the n with Π(1 + η_j μ) = Δ/δ over the steps
+    from k0 (ln(Δ/δ)/ln(1 + ημ) at a constant η; module docstring)."""
     lam = float(chart.eigenvalues[0])
     if not lam < 0:
         return None, {}
@@ -148,14 +172,17 @@ def _escape(chart, lr):
     Delta = abs(float(x[int(np.argmin(L))]) - xs)
     if not Delta > delta:
         return None, {"mu": mu, "delta": delta, "Delta": Delta}
-    return math.log(Delta / delta) / math.log1p(lr * mu), {"mu": mu, "delta": delta, "Delta": Delta}
+    n = _steps_until(math.log(Delta / delta), lambda j: math.log1p(lr_of(j) * mu), k0, warm_end)
+    return n, {"mu": mu, "delta": delta, "Delta": Delta}
 
 
-def _coarse_grain(eng, theta0, k0, lr, seed):
-    """Reading (i) from the first checkpoint, quotient and raw, and the escape baseline."""
-    from qshock.experiments.lab.readings import coarse_grain_shock, sgd_nu, step_of_coarse_time
+def _coarse_grain(eng, theta0, k0, lr_of, seed, warm_end):
+    """Reading (i) from the first checkpoint, quotient and raw, and the escape baseline. ν uses
+    η at k0; the PDE time after k0 is t = 2Σ_j η_j (THEORY §7: t = 2ηk at a constant η)."""
+    from qshock.experiments.lab.readings import coarse_grain_shock, sgd_nu
 
     key = jax.random.fold_in(jax.random.PRNGKey(int(seed) + 15485863), int(k0))
+    lr = lr_of(k0)
     out, info = {}, {}
     for tag, raw in (("quotient", False), ("raw", True)):
         chart = eng.chart(theta0, key, lr, raw=raw, which="bottom", noise=True)
@@ -164,25 +191,34 @@ def _coarse_grain(eng, theta0, k0, lr, seed):
             t = float(coarse_grain_shock(chart, nu=nu, n_out=eng.n_out).time)
         except Exception:  # noqa: BLE001 - recorded as no reading
             t = math.nan
-        k = step_of_coarse_time(t, lr)["k_star"] if math.isfinite(t) and t >= 0 else None
+        k = _steps_until(t, lambda j: 2.0 * lr_of(j), k0, warm_end) if math.isfinite(t) and t >= 0 else None
         out[f"i_drop_{tag}"] = out[f"i_jump_{tag}"] = None if k is None else int(round(k0 + k))
         info[tag] = {"t_star": t, "nu": nu, "mu": -float(chart.eigenvalues[0])}
         if raw:
-            ke, ei = _escape(chart, lr)
+            ke, ei = _escape(chart, lr_of, k0, warm_end)
             out["escape_linearised"] = None if ke is None else int(round(k0 + ke))
             info["escape"] = ei
     return out, info
 
 
-def combo_predictions(eng, thetas, ck_steps, lr: float, seed: int, sharpness, screen=None) -> dict:
+def combo_predictions(eng, thetas, ck_steps, lr: float, seed: int, sharpness, screen=None, warmup: int = 0) -> dict:
     """Every predictor of :data:`PREDICTORS` for one run (thetas (n_ck, P) at ``ck_steps``);
-    ``screen`` = (λ_q, ‖J_σᵀd‖²) per checkpoint (computed here when None)."""
+    ``screen`` = (λ_q, ‖J_σᵀd‖²) per checkpoint (computed here when None). ``lr`` is the peak
+    learning rate; with ``warmup`` > 0 the run used η_k = :func:`~.runs.lr_at` (lr, k, every,
+    warmup), every = the checkpoint spacing, and each prediction at checkpoint k uses η_k (the
+    schedule is fixed before training, so this is causal)."""
+    from .runs import lr_at
+
+    ck_steps = np.asarray(ck_steps)
+    every = int(ck_steps[1] - ck_steps[0]) if len(ck_steps) > 1 else 1
+    lr_of = lambda j: lr_at(lr, j, every, warmup)  # noqa: E731
+    lrs = np.asarray([lr_of(int(k)) for k in ck_steps], float)
     if screen is None:
         lam, eff = zip(*[eng.screen(np.asarray(t)[None], [seed]) for t in thetas])
         screen = (np.concatenate(lam), np.concatenate(eff))
-    pred, track = _step_map_track(eng, thetas, ck_steps, lr, seed, screen, sharpness)
-    ci, info = _coarse_grain(eng, thetas[0], int(ck_steps[0]), lr, seed)
+    pred, track = _step_map_track(eng, thetas, ck_steps, lrs, seed, screen, sharpness)
+    ci, info = _coarse_grain(eng, thetas[0], int(ck_steps[0]), lr_of, seed, int(warmup))
     pred.update(ci)
-    hit = np.nonzero(lr * np.asarray(sharpness, float) >= 2.0)[0]
+    hit = np.nonzero(lrs * np.asarray(sharpness, float) >= 2.0)[0]
     pred["sharpness_2/eta"] = int(ck_steps[hit[0]]) if hit.size else None
     return {"predicted": pred, "track": track, "reading_i": info}

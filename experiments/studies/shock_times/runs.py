@@ -21,20 +21,25 @@ import numpy as np
 
 from qshock.errors import QShockInputError
 
-__all__ = ["ARCHS", "train_group", "gauge", "group_trainer"]
+__all__ = ["ARCHS", "train_group", "gauge", "group_trainer", "lr_at"]
 
-#: name -> model, data, trainer options, learning rates (full config; quick uses the first and last),
-#: and the scale of the initial parameters (small init: plateau then sudden drop)
+#: name -> model, data, trainer options, peak learning rates (full config; quick uses the first and
+#: last) and the scale of the initial parameters (small init: plateau then sudden drop). The peak
+#: rates are ≈ 1.5, 3 and 6 × 2/λ₀, λ₀ the median raw sharpness at initialisation of seeds 0-2 at
+#: B = 64 (mlp-digits 5.6, cnn-digits 1.9, mlp-mnist1d 6.3, transformer-modadd 5.6,
+#: meanfield-teacher 0.0024); under the linear warm-up of the study (η ramps from η/n to η over the
+#: run) the edge ηλ = 2 is then crossed at different steps in different runs, or not at all.
+#: tanh-teacher starts from a small initialisation (λ₀ ≈ 0; its events are plateau exits).
 ARCHS = {
-    "mlp-digits": dict(model="mlp", data="digits", width=32, depth=2, activation="relu", lrs=(0.2, 0.5, 1.0)),
-    "cnn-digits": dict(model="cnn", data="digits", width=8, depth=2, activation="relu", lrs=(0.2, 0.5, 1.0)),
-    "mlp-mnist1d": dict(model="mlp", data="mnist1d", width=32, depth=2, activation="relu", lrs=(0.2, 0.5, 1.0)),
+    "mlp-digits": dict(model="mlp", data="digits", width=32, depth=2, activation="relu", lrs=(0.5, 1.0, 2.0)),
+    "cnn-digits": dict(model="cnn", data="digits", width=8, depth=2, activation="relu", lrs=(1.5, 3.0, 6.0)),
+    "mlp-mnist1d": dict(model="mlp", data="mnist1d", width=32, depth=2, activation="relu", lrs=(0.5, 1.0, 2.0)),
     "transformer-modadd": dict(model="transformer", data="sequence", width=16, depth=2, activation="relu",
-                               lrs=(0.2, 0.5, 1.0)),
+                               lrs=(0.5, 1.0, 2.0)),
     "meanfield-teacher": dict(model="meanfield", data="teacher", width=256, depth=2, activation="relu",
-                              lrs=(50.0, 150.0, 300.0)),
+                              lrs=(1250.0, 2500.0, 5000.0)),
     "tanh-teacher": dict(model="mlp", data="teacher", width=16, depth=2, activation="tanh",
-                         lrs=(0.25, 0.5, 1.0), init_scale=0.1),
+                         lrs=(0.5, 1.0, 2.0), init_scale=0.1),
 }
 
 
@@ -87,8 +92,21 @@ def _top_fn(tr, iters):
     return jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
 
 
-def train_group(tr, combos, steps: int, every: int, init_scale: float = 1.0, lanczos_iters: int = 10) -> dict:
-    """Train every (lr, alpha, seed) of ``combos`` together for ``steps`` steps.
+def lr_at(lr: float, step, every: int, warmup: int = 0):
+    r"""The learning rate used from ``step`` on (linear warm-up by chunks):
+    η_k = η·min(1, (⌊k/every⌋ + 1)·every/warmup), constant η when ``warmup`` = 0. A function of
+    the step only (not of the run length), so a longer run extends a shorter one exactly."""
+    k = np.asarray(step)
+    if not warmup:
+        return np.full(k.shape, float(lr)) if k.ndim else float(lr)
+    f = np.minimum(1.0, (k // every + 1) * every / float(warmup))
+    return lr * f if k.ndim else float(lr * f)
+
+
+def train_group(tr, combos, steps: int, every: int, init_scale: float = 1.0, lanczos_iters: int = 10,
+                warmup: int = 0) -> dict:
+    """Train every (lr, alpha, seed) of ``combos`` together for ``steps`` steps, the learning rate
+    of a row following :func:`lr_at` (chunk by chunk; ``warmup`` = 0: constant).
 
     Returns host arrays: ``thetas`` (n_ck, C, P) at ``ck_steps`` = 0, every, …, steps; per step
     ``loss`` and ``update_proj`` (C, steps); raw ``sharpness`` (C, n_ck). The randomness of a
@@ -109,7 +127,13 @@ def train_group(tr, combos, steps: int, every: int, init_scale: float = 1.0, lan
     thetas, sharp, loss, proj = [np.asarray(theta)], [np.asarray(lam)], [], []
     if tr.cfg.sharpness_every != every:
         raise QShockInputError(f"train_group: the trainer runs chunks of {tr.cfg.sharpness_every} steps, not {every}")
+    lr_max = np.asarray([c[0] for c in combos], float)
     for t in range(0, steps, every):
+        if warmup:
+            lr_t = jnp.asarray(lr_at(lr_max, np.full(len(combos), t), every, warmup))
+            hp = dict(opt.hyperparams)
+            hp["learning_rate"] = lr_t.astype(hp["learning_rate"].dtype).reshape(hp["learning_rate"].shape)
+            opt = opt._replace(hyperparams=hp)
         theta, opt, m = tr.run_chunk(theta, opt, vtop, seeds, t)
         loss.append(np.asarray(m["loss"]))
         proj.append(np.asarray(m["update_proj"]))
