@@ -10,8 +10,8 @@ import pytest
 
 from qshock.solver.exact import cell_average
 from qshock.solver import Burgers, Grid, HamiltonJacobi, QShockInputError, Solution
-from qshock.solver.shocks import (compression_history, constant_curvature_blowup, detect, jacobi_fold_times, predict,
-                           riccati_scalar_blowup)
+from qshock.solver.shocks import (compression_field, compression_history, constant_curvature_blowup, detect,
+                                  jacobi_fold_times, predict, riccati_scalar_blowup)
 from qshock.solver.shocks.geodesic import sphere_fold_times
 from qshock.solver.stepping import build_stepper, solve
 
@@ -260,3 +260,62 @@ def test_detect_hj_2d_kink_on_periodic_seam():
     d = detect(s)
     assert d.method == "gradient-fit" and abs(d.time - 1.0) <= 2 * (ts[1] - ts[0])
     assert min(abs(d.location[0]), abs(d.location[0] - TWO_PI)) < 0.1
+
+
+# ----------------------------------------------------------------------------- metric-aware detector at the poles
+def _spherical_grid(n):
+    from qshock.solver.charts import chart_setup
+
+    m, names, dom, bcs, _, _ = chart_setup("sphere", "spherical")
+    return m, Grid(dom[0], dom[1], (n, 2 * n), bcs, names)
+
+
+def _u_xz(X):
+    """A non-umbilic datum with a non-zero gradient at both poles: u = X1 X3 + X2/2."""
+    return X[0] * X[2] + 0.5 * X[1]
+
+
+def _covariant_compression(m, x):
+    r"""Exact :math:`-λ_{\min}(g^{-1}(\partial^2 u - Γ^c\partial_c u))` of ``_u_xz`` at a chart point."""
+    f = lambda y: _u_xz(m.to_embedding(y))  # noqa: E731
+    H = jax.hessian(f)(x) - jnp.einsum("kij,k->ij", m.christoffel(x), jax.grad(f)(x))
+    s = 1.0 / jnp.sqrt(jnp.diag(m.metric(x)))
+    return -jnp.linalg.eigvalsh(s[:, None] * H * s[None, :])[0]
+
+
+def test_metric_compression_second_order_up_to_the_poles():
+    """−λ_min of the covariant Hessian of u = X1 X3 + X2/2 (|∇u| = 1/2 at the poles) from the exact
+    chart gradient: second order everywhere, the two rings next to each pole included (no masking)."""
+    errs, pole_errs = [], []
+    for n in (16, 32, 64):
+        m, g = _spherical_grid(n)
+        pts = g.points().reshape(-1, 2)
+        p = jax.jit(jax.vmap(jax.grad(lambda y: _u_xz(m.to_embedding(y)))))(pts).T.reshape((2,) + g.shape)
+        s = Solution(t=jnp.zeros(1), u=jnp.zeros((1,) + g.shape), grid=g, p=p[None], metadata={"nu": 0.0})
+        G = compression_field(s, m)
+        want = np.asarray(jax.jit(jax.vmap(lambda x: _covariant_compression(m, x)))(pts)).reshape(g.shape)
+        e = np.abs(G[0] - want)
+        errs.append(float(e.max()))
+        pole_errs.append(float(np.r_[e[:2], e[-2:]].max()))
+    orders = [math.log2(a / b) for a, b in zip(errs[:-1], errs[1:])]
+    pole_orders = [math.log2(a / b) for a, b in zip(pole_errs[:-1], pole_errs[1:])]
+    assert min(orders) > 1.9 and min(pole_orders) > 1.9, (errs, pole_errs)
+    assert errs[-1] < 6e-3 and pole_errs[-1] <= errs[-1], (errs, pole_errs)
+
+
+@pytest.mark.parametrize("n", [24, pytest.param(48, marks=pytest.mark.slow)])
+def test_detect_focus_next_to_the_pole_without_masking(n):
+    r"""HJ on S² (spherical chart, WENO5), u0 = c·X with c = (0.14, 0, 1): u0 = |c| cos r, all
+    characteristics meet at c/|c| (colatitude 0.139, inside the second ring) at t* = 1/|c|;
+    |∇u0| = 0.14 at the north pole. The detector (no pole masking) finds t* to 1 % (0.4 %, 0.09 %
+    at N_θ = 24, 48) and the place within one Δθ."""
+    m, g = _spherical_grid(n)
+    c = np.array([0.14, 0.0, 1.0])
+    R = float(np.linalg.norm(c))
+    X = np.asarray(jax.vmap(m.to_embedding)(g.points().reshape(-1, 2))).reshape(g.shape + (3,))
+    ts = np.linspace(0, 1.2 / R, 13)
+    s = solve(HamiltonJacobi(manifold=m), g, jnp.asarray(X @ c), ts[-1], save_at=ts, scheme="weno5", cfl=0.4)
+    d = detect(s, manifold=m)
+    assert d.found and abs(d.time - 1 / R) < 0.01 / R, (d.time, 1 / R, d.method)
+    miss = math.acos(float(np.clip(np.asarray(m.to_embedding(jnp.asarray(d.location))) @ c / R, -1, 1)))
+    assert miss < g.dx[0], (d.location, miss)

@@ -7,9 +7,9 @@
 """
 
 from ._result import ShockEstimate
-from .detect import compression_history, detect, smoothness_sensor, total_variation
+from .detect import compression_field, compression_history, detect, smoothness_sensor, total_variation
 from .predict import HashableFn, flat_hessian_time, point_fn, predict
 from .riccati import constant_curvature_blowup, hamiltonian_flow_rhs, jacobi_fold_times, riccati_scalar_blowup
 
-__all__ = ["ShockEstimate", "predict", "point_fn", "HashableFn", "detect", "compression_history", "smoothness_sensor", "total_variation", "flat_hessian_time", "constant_curvature_blowup", "riccati_scalar_blowup",
+__all__ = ["ShockEstimate", "predict", "point_fn", "HashableFn", "detect", "compression_history", "compression_field", "smoothness_sensor", "total_variation", "flat_hessian_time", "constant_curvature_blowup", "riccati_scalar_blowup",
            "jacobi_fold_times", "hamiltonian_flow_rhs"]

@@ -4,6 +4,7 @@ Estimators (all evaluated on the output snapshots of a :class:`~solver.solution.
 velocity field is ``u`` for Burgers and ``p = ∇u`` for HJ):
 
 * **gradient fit** (primary): the compression :math:`G(t) = \max_x(-λ_{\min}(\operatorname{sym}\nabla v))`
+  (on a chart the covariant gradient in orthonormal components, :func:`compression_field`)
   obeys :math:`G = 1/(t^*-t)` exactly along flat characteristics (:math:`λ = λ_0/(1+tλ_0)`) and
   to leading order on curved ones (Riccati: :math:`s \approx -1/(t^*-t)`). Every output at which
   the gradient is still resolved (:math:`G\,Δx \le r\cdot\operatorname{osc}(v_0)`, and for ν > 0
@@ -36,7 +37,7 @@ import numpy as np
 from ..errors import QShockInputError
 from ._result import ShockEstimate
 
-__all__ = ["detect", "compression_history", "smoothness_sensor", "total_variation"]
+__all__ = ["detect", "compression_history", "compression_field", "smoothness_sensor", "total_variation"]
 
 
 def _velocity(solution):
@@ -61,23 +62,24 @@ def _diff(f, axis, periodic, h=1.0):
     return np.concatenate([d, last], axis=axis)
 
 
-def _embedding(grid, manifold):
-    """Ambient positions X (D, *shape) and the map p -> ambient velocity, or flat identity."""
-    pts = np.asarray(grid.points())
-    d = grid.ndim
+def _frame(grid, manifold):
+    r"""Chart geometry at the cell centres for the metric-aware strain: ``A`` (``(*shape, D, d)``,
+    ambient velocity :math:`W = J g^{-1} p`), ``Q`` (orthonormal tangent frame, ``(*shape, D, d)``) and
+    ``Rinv`` (``(*shape, d, d)``) from the QR factorisation :math:`J = QR` of the embedding Jacobian,
+    so :math:`G = R^T R`; or ``None`` for a flat grid without a manifold."""
     if manifold is None or not hasattr(manifold, "to_embedding"):
-        X = np.moveaxis(pts, -1, 0)
-        return X, None
+        return None
     import jax
     import jax.numpy as jnp
 
-    flat = jnp.asarray(pts.reshape(-1, d))
-    X = jax.vmap(manifold.to_embedding)(flat)
-    J = jax.vmap(jax.jacfwd(manifold.to_embedding))(flat)  # (B, D, d)
-    ginv = jax.vmap(manifold.inverse_metric)(flat)  # (B, d, d)
-    A = np.asarray(jnp.einsum("bDi,bij->bDj", J, ginv))  # ambient velocity = A p
-    Xn = np.moveaxis(np.asarray(X).reshape(grid.shape + (-1,)), -1, 0)
-    return Xn, A.reshape(grid.shape + A.shape[1:])
+    d = grid.ndim
+    flat = jnp.asarray(np.asarray(grid.points()).reshape(-1, d))
+    J, ginv = (np.asarray(a) for a in jax.jit(jax.vmap(
+        lambda x: (jax.jacfwd(manifold.to_embedding)(x), manifold.inverse_metric(x))))(flat))  # (B, D, d), (B, d, d)
+    Q, R = np.linalg.qr(J)
+    A = np.einsum("bDi,bij->bDj", J, ginv)
+    shp = grid.shape
+    return A.reshape(shp + A.shape[1:]), Q.reshape(shp + Q.shape[1:]), np.linalg.inv(R).reshape(shp + (d, d))
 
 
 def compression_history(solution, manifold=None, pole_margin: float = 0.0, edge_cells: int = 3):
@@ -85,16 +87,28 @@ def compression_history(solution, manifold=None, pole_margin: float = 0.0, edge_
     the velocity there (chart coordinates per unit time) and the physical cell size there.
 
     1-D: ``G = max_i -(v_{i+1} - v_i)/(h√g)`` over faces (a jump of ``J`` reads ``J/h``).
-    N-D: ``-λ_min`` of the symmetrised ambient velocity gradient by forward differences
-    (the sphere's chart is embedded). Cells closer than ``pole_margin`` (chart units, at least
-    two cells) to a ``pole`` face, and the ``edge_cells`` cells next to any other non-periodic
-    face (where the boundary's ghost cells enter the gradient), are ignored.
+    N-D: ``-λ_min`` of the symmetrised velocity gradient (:func:`compression_field`; on a chart
+    metric-aware, so cells next to a ``pole`` face count like any other). The ``edge_cells`` cells
+    next to any other non-periodic face (where the boundary's ghost cells enter the gradient),
+    and cells closer than ``pole_margin`` (chart units; default 0: none) to a pole face, are ignored.
     """
     g = solution.grid
     v = _velocity(solution)
     if g.ndim == 1:
         return _compression_1d(g, v, manifold, edge_cells)
     return _compression_nd(g, v, manifold, pole_margin, edge_cells)
+
+
+def compression_field(solution, manifold=None):
+    r"""Per output and cell (``(nt, *shape)``, N-D grids): :math:`-λ_{\min}` of the symmetrised
+    covariant velocity gradient in orthonormal components — on a chart, the eigenvalues of
+    :math:`g^{-1}\nabla v` with :math:`\nabla_a v_b = \partial_a v_b - Γ^c_{ab}v_c` (for HJ the
+    covariant Hessian of ``u``), second order up to the poles; flat, forward differences. Nothing is masked."""
+    g = solution.grid
+    if g.ndim < 2:
+        raise QShockInputError("compression_field: needs a grid of dimension >= 2 (1-D: compression_history)")
+    lam, _ = _min_strain(g, _velocity(solution), manifold)
+    return -lam
 
 
 def _compression_1d(g, v, manifold, edge_cells):
@@ -132,40 +146,80 @@ def _compression_1d(g, v, manifold, edge_cells):
     return G, locs, vel, h * sqf[i]
 
 
+def _pad1(f, g, axis, offset):
+    """One ghost cell per side along grid ``axis`` (numpy; grid axes of ``f`` start at ``offset``):
+    periodic wrap, the cell across a pole (half-turn of the partner axis, flipped axes), else the
+    grid's own ghost rule."""
+    b, ax = g.boundaries[axis], axis + offset
+    n = f.shape[ax]
+    if b.kind == "periodic":
+        return np.concatenate([np.take(f, [n - 1], axis=ax), f, np.take(f, [0], axis=ax)], axis=ax)
+    if "pole" not in (b.kind, b.upper):
+        return np.asarray(g.pad(f, 1, axis=axis, field_axis_offset=offset))
+    ends = []
+    for kind, i in ((b.kind, 0), (b.upper or b.kind, n - 1)):
+        e = np.take(f, [i], axis=ax)
+        if kind == "pole":
+            e = np.roll(e, g.shape[b.partner] // 2, axis=b.partner + offset)
+            if b.flip:
+                e = np.flip(e, axis=tuple(j + offset for j in b.flip))
+        else:
+            e = np.asarray(g.pad(f, 1, axis=axis, field_axis_offset=offset)).take([0 if i == 0 else n + 1], axis=ax)
+        ends.append(e)
+    return np.concatenate([ends[0], f, ends[1]], axis=ax)
+
+
+def _centred(f, g, axis, offset):
+    """Centred chart derivative :math:`(f_{i+1} - f_{i-1})/(2Δx)` along grid ``axis`` of a field whose
+    grid axes start at ``offset``; the ends use ghost cells (periodic seam, the cell across a pole —
+    ``f`` must be chart-independent there, e.g. ambient components — or the outer boundary)."""
+    fp = _pad1(f, g, axis, offset)
+    ax = axis + offset
+    n = f.shape[ax]
+    hi = np.take(fp, np.arange(2, n + 2), axis=ax)
+    lo = np.take(fp, np.arange(0, n), axis=ax)
+    return (hi - lo) / (2.0 * g.dx[axis])
+
+
 def _min_strain(g, v, manifold):
-    """``λ_min`` of the symmetrised ambient velocity gradient per cell ``(nt, *shape)`` by forward
-    differences, and the physical spacings per axis (chords of the embedding)."""
-    d, nt = g.ndim, v.shape[0]
-    X, A = _embedding(g, manifold)
-    W = v if A is None else np.einsum("...Dj,tj...->tD...", A, v)  # (nt, D, *shape)
-    if A is None:  # flat: exact spacings (raw differences would jump across a periodic seam)
-        dX = []
-        for a in range(d):
-            e = np.zeros((d,) + g.shape)
-            e[a] = g.dx[a]
-            dX.append(e)
+    r"""``λ_min`` of the symmetrised covariant velocity gradient per cell ``(nt, *shape)`` and the
+    physical spacings per axis ``(*shape)``.
+
+    Flat: forward differences of ``v`` (a jump reads in full). On a chart with an embedding, metric-aware: the ambient
+    velocity :math:`W = J g^{-1} v` is a chart-independent field, so its centred chart derivatives
+    :math:`\partial_b W` may use the ghost cells across a pole; projected on the orthonormal
+    tangent frame, :math:`M = Q^T [\partial_b W] R^{-1}` (:math:`J = QR`) is the covariant derivative
+    :math:`\nabla v` in orthonormal components (the tangential projection supplies the Christoffel
+    terms). Its error is second order uniformly, next to the poles too (no masking needed).
+    """
+    d = g.ndim
+    fr = _frame(g, manifold)
+    if fr is None:  # forward differences: a jump shows in full, as in 1-D
+        M = np.stack([np.stack([_diff(v[:, a], 1 + b, g.periodic[b], g.dx[b]) for b in range(d)], axis=-1)
+                      for a in range(d)], axis=-2)
+        norms = [np.full(g.shape, g.dx[a]) for a in range(d)]
     else:
-        dX = [_diff(X, 1 + a, g.periodic[a]) for a in range(d)]  # (D, *shape) chord per axis
-    norms = [np.sqrt(np.sum(dx * dx, axis=0)) for dx in dX]
-    tang = [dx / n for dx, n in zip(dX, norms)]
-    M = np.zeros((nt,) + g.shape + (d, d))
-    for b in range(d):
-        dW = _diff(W, 2 + b, g.periodic[b]) / norms[b]  # derivative along axis b (nt, D, *shape)
-        for a in range(d):
-            M[..., a, b] = np.sum(tang[a][None] * dW, axis=1)
+        A, Q, Rinv = fr
+        W = np.einsum("...Dj,tj...->tD...", A, v)  # (nt, D, *shape)
+        dW = np.stack([np.moveaxis(_centred(W, g, b, 2), 1, -1) for b in range(d)], axis=-1)  # (nt, *shape, D, d)
+        M = np.einsum("...Da,t...Db,...bc->t...ac", Q, dW, Rinv)
+        sq = np.sqrt(np.einsum("...ab,...ab->...b", np.linalg.inv(Rinv), np.linalg.inv(Rinv)))  # |J_b| = sqrt(g_bb)
+        norms = [sq[..., a] * g.dx[a] for a in range(d)]
     M = 0.5 * (M + np.swapaxes(M, -1, -2))
     return np.linalg.eigvalsh(M)[..., 0], norms
 
 
 def _mask_faces(lam, g, pole_margin, edge_cells):
-    """Zero ``lam`` near pole faces (``max(2Δx, pole_margin)``) and in the ``edge_cells`` cells next to
-    other non-periodic faces (the differences straddle the singularity or the ghost cells)."""
+    """Zero ``lam`` within ``pole_margin`` (chart units; 0: no masking) of pole faces and in the
+    ``edge_cells`` cells next to other non-periodic faces (where the outer boundary's ghost cells
+    enter the differences)."""
     d = g.ndim
     for a, b in enumerate(g.boundaries):
         if "pole" in (b.kind, b.upper):
+            if pole_margin <= 0:
+                continue
             c = np.asarray(g.centres(a))
-            margin = max(2.0 * g.dx[a], pole_margin)
-            near = (c - g.lower[a] < margin) | (g.upper[a] - c < margin)
+            near = (c - g.lower[a] < pole_margin) | (g.upper[a] - c < pole_margin)
             sl = [slice(None)] * (d + 1)
             sl[1 + a] = near
             lam[tuple(sl)] = 0.0
@@ -177,13 +231,14 @@ def _mask_faces(lam, g, pole_margin, edge_cells):
 
 
 def _compression_nd(g, v, manifold, pole_margin, edge_cells):
-    """N-D: ``G = -λ_min`` of the symmetrised ambient velocity gradient, its cell, velocity and size."""
+    """N-D: ``G = -λ_min`` of the symmetrised covariant velocity gradient, its cell, velocity and size."""
     d, nt = g.ndim, v.shape[0]
     lam, norms = _min_strain(g, v, manifold)
     comp = -_mask_faces(lam, g, pole_margin, edge_cells).reshape(nt, -1)
     i = np.argmax(comp, axis=1)
     G = comp[np.arange(nt), i]
-    hphys = np.min(np.stack([n.ravel() for n in norms]), axis=0)[i]  # physical cell size
+    red = np.min if manifold is None else np.max  # chart: the coarsest physical spacing (Δθ at a pole)
+    hphys = red(np.stack([n.ravel() for n in norms]), axis=0)[i]
     locs = np.asarray(g.points()).reshape(-1, d)[i]
     vflat = v.reshape(nt, d, -1)
     if manifold is None:
@@ -192,7 +247,7 @@ def _compression_nd(g, v, manifold, pole_margin, edge_cells):
         import jax
         import jax.numpy as jnp
 
-        ginv = np.asarray(jax.vmap(manifold.inverse_metric)(jnp.asarray(locs)))
+        ginv = np.asarray(jax.jit(jax.vmap(manifold.inverse_metric))(jnp.asarray(locs)))
         vel = np.einsum("tij,tj->ti", ginv, vflat[np.arange(nt), :, i])
     return G, locs, vel, hphys
 
@@ -288,7 +343,8 @@ def detect(solution, *, manifold: Any = None, nu: Optional[float] = None, resolu
         resolution: ``r`` in the resolved-gradient criterion ``G Δx <= r osc(v0)``.
         sensor_threshold: normalised WENO indicator level that counts as a jump.
         tv_tolerance: relative total-variation loss that marks the TV onset.
-        pole_margin: cells within this chart distance of a pole face are ignored (>= 2 cells).
+        pole_margin: cells within this chart distance of a pole face are ignored (default 0: the
+            metric-aware compression is second order up to the poles, nothing is masked).
 
     Returns:
         :class:`ShockEstimate` with ``method`` ``'gradient-fit'`` or ``'smoothness-jump'`` (or
