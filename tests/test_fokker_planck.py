@@ -100,6 +100,7 @@ def test_pure_diffusion_cosine_mode_exact_decay():
     assert errs[1] < 2e-4 and math.log2(errs[0] / errs[1]) > 1.8, errs
 
 
+@pytest.mark.slow
 def test_sde_ensemble_histogram_agrees_with_fp_within_statistical_error():
     from qshock.experiments.lab.dyson import simulate_dyson
 

@@ -37,6 +37,7 @@ receive a kick :math:`\sim T\varsigma^2\Delta t/ε` without bound.
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Callable
 
 import jax
@@ -46,7 +47,8 @@ import numpy as np
 from qshock.errors import QShockInputError
 
 __all__ = ["mp_singular_pdf", "mp_singular_cdf", "ks_mp", "surmise_pdf", "surmise_cdf", "fit_surmise_beta",
-           "unfold_spacings", "goe_spacings", "dyson_drift", "simulate_dyson", "fold"]
+           "unfold_spacings", "unfold_pooled", "unfold_mp", "goe_spacings", "dyson_drift", "simulate_dyson", "fold",
+           "linear_dyson_paths"]
 
 
 def _mp_params(m_rows: int, n_cols: int, var: float):
@@ -150,6 +152,31 @@ def unfold_spacings(levels, deg: int = 5, trim: float = 0.15) -> np.ndarray:
     return np.diff(u[k0:k1])
 
 
+def unfold_pooled(snapshots, deg: int = 5, trim: float = 0.15) -> np.ndarray:
+    """Spacings of every snapshot (rows of ``snapshots``, k levels each) unfolded with one smooth
+    counting function fitted to all snapshots pooled (the ensemble's mean level density, not each
+    snapshot's own, which would absorb its fluctuations); the outer ``trim`` of each snapshot dropped."""
+    a = np.sort(np.asarray(snapshots, float), axis=1)
+    n, k = a.shape
+    if k < 8:
+        raise QShockInputError(f"unfold_pooled needs at least 8 levels per snapshot, got {k}")
+    x = np.sort(a.ravel())
+    mu, sd = x.mean(), x.std() or 1.0
+    coef = np.polynomial.polynomial.polyfit((x - mu) / sd, (np.arange(1, x.size + 1) - 0.5) / n, min(deg, k - 2))
+    u = np.polynomial.polynomial.polyval((a - mu) / sd, coef)
+    k0, k1 = int(trim * k), k - int(trim * k)
+    return np.diff(u[:, k0:k1], axis=1).ravel()
+
+
+def unfold_mp(svals, m_rows: int, n_cols: int, var: float, trim: float = 0.15) -> np.ndarray:
+    """Spacings of singular values (rows: matrices) unfolded with the exact Marchenko–Pastur CDF."""
+    a = np.sort(np.atleast_2d(np.asarray(svals, float)), axis=1)
+    k = a.shape[1]
+    u = k * mp_singular_cdf(a, m_rows, n_cols, var)
+    k0, k1 = int(trim * k), k - int(trim * k)
+    return np.diff(u[:, k0:k1], axis=1).ravel()
+
+
 def goe_spacings(key, n: int = 100, count: int = 50) -> np.ndarray:
     """Bulk spacings of ``count`` GOE(n) matrices, unfolded with the exact semicircle CDF
     (central half of each spectrum)."""
@@ -193,7 +220,7 @@ def simulate_dyson(key, s0, grad_fn: Callable, T: float, varsigma2, m_rows: int,
     import diffrax
     import lineax
 
-    if not (t1 > 0 and dt > 0 and T > 0):
+    if not (t1 > 0 and dt > 0) or (isinstance(T, (int, float)) and not T > 0):
         raise QShockInputError(f"simulate_dyson needs t1 > 0, dt > 0, T > 0, got {t1}, {dt}, {T}")
     s0 = jnp.asarray(s0)
     sig = jnp.sqrt(T * jnp.broadcast_to(jnp.asarray(varsigma2, s0.dtype), s0.shape))
@@ -209,3 +236,14 @@ def simulate_dyson(key, s0, grad_fn: Callable, T: float, varsigma2, m_rows: int,
                               saveat=diffrax.SaveAt(ts=ts), max_steps=int(math.ceil(t1 / dt)) + 8,
                               adjoint=diffrax.DirectAdjoint())
     return ts, fold(sol.ys)
+
+
+@partial(jax.jit, static_argnames=("m_rows", "n_cols", "t1", "dt", "n_save"))
+def linear_dyson_paths(keys, s0, kappa, mu, T, varsigma2, m_rows: int, n_cols: int, t1: float, dt: float,
+                       n_save: int):
+    r"""One :func:`simulate_dyson` path per key with the linear drift model
+    :math:`\partial L/\partial s_i = \kappa_i (s_i - \mu_i)`; every parameter may be traced
+    (one compilation per shape and static argument). Returns folded states ``(paths, n_save, k)``."""
+    def one(key):
+        return simulate_dyson(key, s0, lambda s: kappa * (s - mu), T, varsigma2, m_rows, n_cols, t1, dt, n_save)[1]
+    return jax.vmap(one)(keys)
