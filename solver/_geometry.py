@@ -35,6 +35,12 @@ class ChartFactors(NamedTuple):
     weighted: bool = False  # density is a weight other than sqrt(det g) (e.g. r^{n-1} on R^n/O(n))
 
 
+def _batched(fn, flat):
+    """``vmap(fn)`` over the rows of ``flat``, compiled (op-by-op dispatch of a vmapped chart
+    function costs seconds on a loaded machine)."""
+    return jax.jit(jax.vmap(fn))(jnp.asarray(flat))
+
+
 def _face_points(grid: Grid, axis: int) -> jnp.ndarray:
     axes = [grid.centres(a) for a in range(grid.ndim)]
     axes[axis] = grid.faces(axis)
@@ -43,7 +49,7 @@ def _face_points(grid: Grid, axis: int) -> jnp.ndarray:
 
 def _diag_metric(manifold: Any, pts: jnp.ndarray, what: str) -> jnp.ndarray:
     flat = pts.reshape(-1, pts.shape[-1])
-    g = jax.vmap(manifold.metric)(flat)
+    g = _batched(manifold.metric, flat)
     d = pts.shape[-1]
     if g.shape[1:] != (d, d):
         raise QShockInputError(
@@ -61,7 +67,7 @@ def _diag_metric(manifold: Any, pts: jnp.ndarray, what: str) -> jnp.ndarray:
 def _diag_metric_faces(manifold: Any, pts: jnp.ndarray) -> np.ndarray:
     """Diagonal metric on faces; faces on the singular set may give 0 or non-finite values."""
     flat = pts.reshape(-1, pts.shape[-1])
-    g = np.asarray(jax.vmap(manifold.metric)(flat))
+    g = np.asarray(_batched(manifold.metric, flat))
     return np.einsum("nii->ni", g).reshape(pts.shape[:-1] + (pts.shape[-1],))
 
 
@@ -70,7 +76,7 @@ def _density(manifold: Any, pts: jnp.ndarray, g_diag: np.ndarray) -> np.ndarray:
     if hasattr(manifold, "volume_density"):
         flat = pts.reshape(-1, pts.shape[-1])
         with np.errstate(all="ignore"):
-            rho = np.asarray(jax.vmap(manifold.volume_density)(flat)).reshape(pts.shape[:-1])
+            rho = np.asarray(_batched(manifold.volume_density, flat)).reshape(pts.shape[:-1])
         return np.where(np.isfinite(rho), rho, 0.0)
     return np.sqrt(np.clip(np.prod(g_diag, axis=-1), 0.0, None))
 
@@ -99,7 +105,26 @@ def _cell_mean_density(manifold: Any, grid: Grid, order: int = 3) -> np.ndarray:
     return rho
 
 
+_CACHE: dict = {}
+
+
 def chart_factors(manifold: Any, grid: Grid, dtype=None) -> ChartFactors:
+    """Chart factors of ``manifold`` on the cells of ``grid`` (see :func:`_chart_factors`), memoised per
+    (manifold, box, shape, dtype) for hashable manifolds: a solve and its IMEX propagator share them."""
+    dtype = dtype or jnp.result_type(float)
+    try:
+        key = (manifold, grid.lower, grid.upper, grid.shape, str(jnp.dtype(dtype)))
+        hash(key)
+    except TypeError:
+        return _chart_factors(manifold, grid, dtype)
+    if key not in _CACHE:
+        if len(_CACHE) >= 16:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = _chart_factors(manifold, grid, dtype)
+    return _CACHE[key]
+
+
+def _chart_factors(manifold: Any, grid: Grid, dtype=None) -> ChartFactors:
     """Evaluate :math:`g_{aa}`, :math:`g^{aa}`, :math:`1/\\sqrt G` and :math:`\\sqrt G g^{aa}` on the grid.
 
     :math:`\\sqrt G` is the manifold's ``volume_density`` when it has one (weighted manifolds

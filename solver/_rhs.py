@@ -366,6 +366,11 @@ def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation
         du = -hhat(*derivatives(u, t))
         return du + nu * lap(u, t) if nu > 0 else du
 
+    def imex_parts():  # method 'imex' (solver.imex_charts): advective part, diffusion propagator, nu
+        from .imex_charts import imex_parts as parts
+        return parts(eq, grid, scheme, dtype)
+    rhs.imex_parts = imex_parts
+
     def max_dt(u):
         alpha = alpha_global(*derivatives(u, 0.0))
         adv = ham.sum_components(alpha / jnp.asarray(dx, dtype))

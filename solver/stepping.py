@@ -38,7 +38,7 @@ from .solution import Solution
 __all__ = ["solve", "build_stepper", "ssprk3_step", "METHODS", "INTEGRATORS", "StepOptions", "as_scheme",
            "output_times", "check_initial_data", "estimate_steps"]
 
-METHODS = ("ssprk3", "ssprk3-fixed", "diffrax")
+METHODS = ("ssprk3", "ssprk3-fixed", "diffrax", "imex")
 
 
 def ssprk3_step(rhs, u, t, dt):
@@ -207,8 +207,15 @@ def _diffrax(rhs, max_dt, ts, opt: StepOptions):
     return run
 
 
+def _imex(rhs, max_dt, ts, opt: StepOptions, all_finite=None):
+    """Strang splitting, SSP-RK3 advection + exact implicit diffusion (HJ; :mod:`solver.imex_charts`)."""
+    from .imex_charts import imex_integrator
+    return imex_integrator(rhs, max_dt, ts, opt)
+
+
 #: registered time integrators: name -> builder ``(rhs, max_dt, ts, StepOptions) -> run``
-INTEGRATORS: dict[str, Callable] = {"ssprk3": _adaptive_ssprk3, "ssprk3-fixed": _fixed_ssprk3, "diffrax": _diffrax}
+INTEGRATORS: dict[str, Callable] = {"ssprk3": _adaptive_ssprk3, "ssprk3-fixed": _fixed_ssprk3, "diffrax": _diffrax,
+                                    "imex": _imex}
 assert tuple(INTEGRATORS) == METHODS
 
 
