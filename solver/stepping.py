@@ -36,7 +36,8 @@ from .schemes import Scheme
 from .solution import Solution
 
 __all__ = ["solve", "build_stepper", "ssprk3_step", "METHODS", "INTEGRATORS", "StepOptions", "as_scheme",
-           "output_times", "check_initial_data", "estimate_steps"]
+           "output_times", "check_initial_data", "estimate_steps", "first_failure", "ssprk3_interval",
+           "run_with_progress"]
 
 METHODS = ("ssprk3", "ssprk3-fixed", "diffrax", "imex")
 
@@ -113,7 +114,7 @@ class StepOptions(NamedTuple):
     progress_every: int
 
 
-def _first_failure(us, ts):
+def first_failure(us, ts):
     """``(all finite, t_prev, i_bad)`` from the snapshots: ``t_prev`` is the output time before the
     first non-finite snapshot and ``i_bad`` the first non-finite flat index in it."""
     fin = jnp.isfinite(us)
@@ -122,9 +123,14 @@ def _first_failure(us, ts):
     return jnp.all(ok_per), ts[jnp.maximum(first_bad - 1, 0)], jnp.argmin(fin[first_bad].ravel())
 
 
-def _adaptive_ssprk3(rhs, max_dt, ts, opt: StepOptions):
+def _all_finite(u):
+    return jnp.all(jnp.isfinite(u))
+
+
+def _adaptive_ssprk3(rhs, max_dt, ts, opt: StepOptions, all_finite=_all_finite):
     """SSP-RK3 with ``Δt = C max_dt(u)`` every step: ``lax.scan`` over output intervals, each a
-    ``lax.while_loop`` landing exactly on the output time; stops on blow-up, step budget or collapse."""
+    ``lax.while_loop`` landing exactly on the output time; stops on blow-up, step budget or collapse.
+    ``all_finite(u)`` decides a blow-up (a sharded solve passes a global reduction)."""
     cfl, max_steps, progress = opt.cfl, opt.max_steps, opt.progress
 
     def body_for(t_next):
@@ -135,7 +141,7 @@ def _adaptive_ssprk3(rhs, max_dt, ts, opt: StepOptions):
             last = dt_ >= remaining * (1 - 1e-12)
             dt_ = jnp.where(last, remaining, dt_)
             un = ssprk3_step(rhs, u, t, dt_)
-            ok = jnp.all(jnp.isfinite(un))
+            ok = all_finite(un)
             tn = jnp.where(last, t_next, t + dt_)
             collapsed = (~last) & (dt_ <= 1e-14 * jnp.maximum(jnp.abs(t_next), 1.0))
             status = jnp.where(~ok, 1, jnp.where(n + 1 >= max_steps, 2, jnp.where(collapsed, 3, 0)))
@@ -160,7 +166,48 @@ def _adaptive_ssprk3(rhs, max_dt, ts, opt: StepOptions):
     return run
 
 
-def _fixed_ssprk3(rhs, max_dt, ts, opt: StepOptions):
+def ssprk3_interval(rhs, max_dt, cfl: float, max_steps: int, all_finite=_all_finite):
+    """``advance(u, t, n, t_next, n_stop) -> (u, t, n, status)``: the adaptive SSP-RK3 steps of
+    ``'ssprk3'`` (same arithmetic) from ``t`` towards ``t_next``, landing on it exactly, and stopping
+    there, after step ``n_stop``, or on blow-up / step budget / collapse (``status`` 1 / 2 / 3).
+    Jitted with ``donate_argnums=0`` it updates ``u`` in place between host calls (progress reports)."""
+    def advance(u, t, n, t_next, n_stop):
+        def body(c):
+            u, t, n, status = c
+            remaining = t_next - t
+            dt_ = cfl * max_dt(u)
+            last = dt_ >= remaining * (1 - 1e-12)
+            dt_ = jnp.where(last, remaining, dt_)
+            un = ssprk3_step(rhs, u, t, dt_)
+            ok = all_finite(un)
+            tn = jnp.where(last, t_next, t + dt_)
+            collapsed = (~last) & (dt_ <= 1e-14 * jnp.maximum(jnp.abs(t_next), 1.0))
+            status = jnp.where(~ok, 1, jnp.where(n + 1 >= max_steps, 2, jnp.where(collapsed, 3, 0)))
+            return (un, jnp.where(ok, tn, t), n + 1, status.astype(jnp.int32))
+
+        init = (u, t, n, jnp.asarray(0, jnp.int32))
+        return jax.lax.while_loop(lambda c: (c[1] < t_next) & (c[3] == 0) & (c[2] < n_stop), body, init)
+    return advance
+
+
+def run_with_progress(advance, u0, ts, progress, chunk: int = 50):
+    """Host loop over :func:`ssprk3_interval` chunks of ``chunk`` steps, calling ``progress(t, n)``
+    after each: the compiled program has no host callback, so the persistent compilation cache can
+    store it, and the state buffer is donated from chunk to chunk. Returns what ``run`` returns."""
+    adv = jax.jit(advance, donate_argnums=0)
+    u, t, n, status = jnp.copy(u0), ts[0], jnp.asarray(0, jnp.int32), 0
+    out = [u0]
+    for t_next in ts[1:]:
+        while status == 0 and bool(t < t_next):
+            u, t, n, st = adv(u, t, n, t_next, n + chunk)
+            status = int(st)
+            progress(t, n)
+        out.append(jnp.copy(u))
+    ibad = jnp.argmin(jnp.isfinite(u).ravel()).astype(jnp.int32)
+    return jnp.stack(out), n, jnp.asarray(status, jnp.int32), t, ibad
+
+
+def _fixed_ssprk3(rhs, max_dt, ts, opt: StepOptions, all_finite=None):
     """SSP-RK3 with a fixed step (each output interval split into ``⌈Δt_out/dt⌉`` equal steps), pure
     ``lax.scan``: reverse-mode differentiable in the initial data."""
     if opt.dt is None or not (float(opt.dt) > 0):
@@ -180,13 +227,13 @@ def _fixed_ssprk3(rhs, max_dt, ts, opt: StepOptions):
             (u, _), _ = jax.lax.scan(body, (u, ts[k]), None, length=n)
             out.append(u)
         us = jnp.stack(out)
-        ok, t_prev, ibad = _first_failure(us, ts)
+        ok, t_prev, ibad = first_failure(us, ts)
         status = jnp.where(ok, 0, 1).astype(jnp.int32)
         return us, jnp.asarray(sum(counts), jnp.int32), status, jnp.where(status == 0, ts[-1], t_prev), ibad
     return run
 
 
-def _diffrax(rhs, max_dt, ts, opt: StepOptions):
+def _diffrax(rhs, max_dt, ts, opt: StepOptions, all_finite=None):
     """diffrax Tsit5 with PID step-size control (``rtol``, ``atol``; ``dt0 = C max_dt(u0)``, at most 4·dt0)."""
     import diffrax
 
@@ -202,7 +249,7 @@ def _diffrax(rhs, max_dt, ts, opt: StepOptions):
         fin = jnp.isfinite(us)
         ok = jnp.all(fin) & (sol.result == diffrax.RESULTS.successful)
         status = jnp.where(ok, 0, jnp.where(jnp.all(fin), 2, 1)).astype(jnp.int32)
-        _, t_prev, ibad = _first_failure(us, ts)
+        _, t_prev, ibad = first_failure(us, ts)
         return us, jnp.asarray(sol.stats["num_steps"], jnp.int32), status, jnp.where(status == 0, ts[-1], t_prev), ibad
     return run
 
@@ -213,7 +260,7 @@ def _imex(rhs, max_dt, ts, opt: StepOptions, all_finite=None):
     return imex_integrator(rhs, max_dt, ts, opt)
 
 
-#: registered time integrators: name -> builder ``(rhs, max_dt, ts, StepOptions) -> run``
+#: registered time integrators: name -> builder ``(rhs, max_dt, ts, StepOptions, all_finite=...) -> run``
 INTEGRATORS: dict[str, Callable] = {"ssprk3": _adaptive_ssprk3, "ssprk3-fixed": _fixed_ssprk3, "diffrax": _diffrax,
                                     "imex": _imex}
 assert tuple(INTEGRATORS) == METHODS
@@ -221,7 +268,7 @@ assert tuple(INTEGRATORS) == METHODS
 
 def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limiter="mc", diffusion_order=None,
                   cfl=0.5, method="ssprk3", dt=None, max_steps=10_000_000, dtype=None, rtol=1e-8, atol=1e-10,
-                  progress=None, progress_every: int = 50):
+                  progress=None, progress_every: int = 50, mesh=None):
     """A pure, jittable and vmappable map ``u0 -> (us, n_steps, status, t_bad, i_bad)``.
 
     ``us`` has one snapshot per entry of ``ts`` (``ts[0]`` is the initial time).
@@ -230,6 +277,8 @@ def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limite
     ``progress(t, n)`` (``ssprk3`` only), if given, is called on the host through
     ``jax.debug.callback`` every ``progress_every`` steps and at every output time; it does not
     change the computed values. ``method`` names a registered integrator (``INTEGRATORS``).
+    ``mesh`` (a :class:`jax.sharding.Mesh`, a device count or a tuple of counts) splits the grid
+    across devices (:mod:`solver.sharding`; ``run`` is then jittable but not vmappable).
     Returns ``(run, discretisation, scheme)``.
     """
     dtype = dtype or jnp.result_type(float)
@@ -237,8 +286,13 @@ def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limite
     cfl = sch.check_cfl(cfl)
     if method not in INTEGRATORS:
         raise QShockInputError(f"unknown time integrator {method!r}; expected one of {', '.join(METHODS)}")
-    disc = build_rhs(equation, grid, sch, dtype)
     opt = StepOptions(cfl, dt, max_steps, rtol, atol, progress, progress_every)
+    if mesh is not None:
+        from .sharding import sharded_stepper
+
+        run, disc, _ = sharded_stepper(equation, grid, ts, mesh, sch, opt, method, dtype)
+        return run, disc, sch
+    disc = build_rhs(equation, grid, sch, dtype)
     run = INTEGRATORS[method](disc.rhs, disc.max_dt, jnp.asarray(ts, dtype), opt)
     return run, disc, sch
 
@@ -265,7 +319,7 @@ def _location(grid: Grid, field_shape, flat_index: int) -> tuple[float, ...]:
 
 def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, limiter="mc", diffusion_order=None,
           cfl: float = 0.5, save_at=None, t0: float = 0.0, method: str = "ssprk3", dt=None,
-          max_steps: int = 10_000_000, dtype=None, rtol=1e-8, atol=1e-10, progress=None) -> Solution:
+          max_steps: int = 10_000_000, dtype=None, rtol=1e-8, atol=1e-10, progress=None, mesh=None) -> Solution:
     r"""Solve a Burgers or Hamilton–Jacobi problem on ``grid`` from ``u0`` at ``t0`` to ``t1``.
 
     Args:
@@ -282,6 +336,10 @@ def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, lim
         dtype: ``jnp.float64`` (default when x64 is on) or ``jnp.float32``.
         max_steps: stop (QShockInputError) after this many steps.
         progress: optional host function ``progress(t, n_steps)`` (``ssprk3``), see :func:`build_stepper`.
+        mesh: split the grid across devices: a :class:`jax.sharding.Mesh` (mesh axis ``a`` splits
+            grid axis ``a``), a device count (first axis) or a tuple of counts; see
+            :mod:`solver.sharding`. The result equals the single-device solve (finite volume:
+            bit-identical; spectral: to round-off).
 
     Returns:
         A :class:`~solver.solution.Solution`; for HJ ``p`` holds :math:`\nabla u`.
@@ -301,14 +359,20 @@ def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, lim
     if sch.name == "spectral":
         from .spectral import solve_spectral
 
-        return solve_spectral(equation, grid, u0, t1, save_at=ts, dtype=dtype)
+        return solve_spectral(equation, grid, u0, t1, save_at=ts, dtype=dtype, mesh=mesh)
     if method == "ssprk3-fixed" and dt is None:  # default fixed step: the CFL step of the initial data
         disc0 = build_rhs(equation, grid, sch, dtype)
         dt = sch.check_cfl(cfl) * float(disc0.max_dt(check_initial_data(u0, disc0.field_shape, dtype, grid)))
+    chunked = progress is not None and method == "ssprk3" and mesh is None  # progress from a host loop
     run, disc, sch = build_stepper(equation, grid, ts, scheme=sch, cfl=cfl, method=method, dt=dt,
-                                   max_steps=max_steps, dtype=dtype, rtol=rtol, atol=atol, progress=progress)
+                                   max_steps=max_steps, dtype=dtype, rtol=rtol, atol=atol,
+                                   progress=None if chunked else progress, mesh=mesh)
     u0 = check_initial_data(u0, disc.field_shape, dtype, grid)
-    us, n, status, t_bad, ibad = jax.jit(run)(u0)
+    if chunked:
+        advance = ssprk3_interval(disc.rhs, disc.max_dt, sch.check_cfl(cfl), max_steps)
+        us, n, status, t_bad, ibad = run_with_progress(advance, u0, jnp.asarray(ts, dtype), progress)
+    else:
+        us, n, status, t_bad, ibad = jax.jit(run)(u0)
     _raise_on_status(int(status), float(t_bad), int(ibad), int(n), grid, disc, sch, equation, max_steps, t1)
     p = None
     if isinstance(equation, HamiltonJacobi):

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                        usage=_problem_usage("solve", "--out FILE.nc"))
     add_problem_arguments(s)
     s.add_argument("--out", metavar="FILE.nc", help="output NetCDF file (required; written atomically)")
+    s.add_argument("--devices", type=int, metavar="N", help="split the grid over N devices (CPU: N host devices)")
     _add_limit_arguments(s)
 
     s = sub.add_parser("shocks", help="predicted and detected shock time and place",
@@ -454,6 +455,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     prog = f"qshock {args.command}"
+    argv_given = argv
     guard.set_prog(prog)
     if args.command != "train" or getattr(args, "dtype", None) != "float32":
         _enable_x64()
@@ -467,6 +469,11 @@ def main(argv=None) -> int:
         return code
     except BlowUpError as exc:
         forget_outputs()
+    from qshock.experiments.cli import jaxsetup
+
+    jaxsetup.request_devices(getattr(args, "devices", None))  # before JAX starts; only when asked
+    if argv_given is None:  # the console script: persistent compilation cache (QSHOCK_CACHE_DIR)
+        jaxsetup.configure_cache()
         return _fail(prog, str(exc), 3)
     except (QShockInputError, _InputError, ValueError, TypeError, KeyError, FileNotFoundError) as exc:
         if os.environ.get("QSHOCK_DEBUG"):

@@ -205,6 +205,7 @@ class Problem:
     ic_fn: Any = None
     manifold: Any = None
     extra: dict = field(default_factory=dict)
+    devices: Optional[int] = None
 
     def _solve_sphere_spectral(self):
         from qshock.manifolds import Sphere
@@ -225,7 +226,8 @@ class Problem:
         return solve(self.equation, self.grid, self.u0, self.t1, scheme=self.scheme, flux=self.flux,
                      limiter=self.limiter, cfl=self.cfl, save_at=self.times, method=self.method,
                      dtype=jnp.float32 if self.dtype == "float32" else jnp.float64,
-                     diffusion_order=self.diffusion_order, max_steps=max_steps, progress=progress)
+                     diffusion_order=self.diffusion_order, max_steps=max_steps, progress=progress,
+                     mesh=self.devices if (self.devices or 1) > 1 else None)
 
 
 def _sphere_spectral(prob: "Problem"):
@@ -451,4 +453,15 @@ def build_problem(args: argparse.Namespace) -> Problem:
     return Problem(equation=equation, grid=grid, u0=u0, t1=t1, times=times, scheme=args.scheme, flux=args.flux,
                    limiter=args.limiter, cfl=cfl, method=args.method, dtype=args.dtype,
                    diffusion_order=args.diffusion_order, ic_text=str(args.ic), ic_fn=ic_fn, manifold=manifold,
-                   extra={"grid": _sphere_grid(args.grid, args.scheme, manifold, shape)})
+                   extra={"grid": _sphere_grid(args.grid, args.scheme, manifold, shape)},
+                   devices=_devices(args, manifold))
+
+
+def _devices(args, manifold) -> Optional[int]:
+    """``--devices N`` checked against the devices JAX has (the host count is set at the CLI entry)."""
+    from qshock.experiments.cli.jaxsetup import check_devices
+
+    n = check_devices(getattr(args, "devices", None))
+    if n > 1 and manifold is not None:
+        raise QShockInputError("--devices needs a flat grid (no --manifold): sharded solves do not cover charts")
+    return n

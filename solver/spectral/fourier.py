@@ -259,3 +259,121 @@ def nonlinear_term(equation, grid: Grid, dtype, dealias: str = "3/2") -> Callabl
 
     from ..errors import QShockInputError
     raise QShockInputError(f"spectral solver: unsupported equation {type(equation).__name__}; expected Burgers or HamiltonJacobi")
+
+
+# ----------------------------------------------------------------------------- slab-distributed transforms
+def _factor_mask(grid: Grid, dealias: str, width: int) -> list[np.ndarray]:
+    """``retained_mask`` as per-axis broadcastable factors (their product is the mask), the last
+    (rfft) axis zero-padded to ``width`` columns."""
+    band = 3 if dealias == "2/3" else 2
+    out = []
+    for a, m in enumerate(_mode_index(grid)):
+        f = (band * m < grid.shape[a]).astype(np.float64)
+        if a == grid.ndim - 1:
+            f = np.pad(f, [(0, 0)] * (grid.ndim - 1) + [(0, width - f.shape[-1])])
+        out.append(f)
+    return out
+
+
+class SlabTransforms:
+    r"""Real FFTs of fields split in slabs along the first grid axis over ``k`` devices (inside a
+    ``shard_map`` over ``axis_name``).
+
+    Physical blocks are ``(..., n_0/k, n_1, ..., n_{d-1})``; spectral blocks are
+    ``(..., n_0, ..., n_{d-2}, m_p/k)``, the rfft axis (``m = n_{d-1}/2 + 1`` modes, zero-padded to
+    ``m_p``, a multiple of ``k``) split instead. Forward: rfft along the last axis, one
+    :func:`jax.lax.all_to_all` (slab transpose), complex FFTs along the other axes; inverse in the
+    opposite order. ``M`` may be the 3/2-padded grid: the inverse zero-pads the rfft axis after the
+    transpose and the forward truncates it before.
+    """
+
+    def __init__(self, grid: Grid, axis_name: str, k: int):
+        self.d, self.k, self.name = grid.ndim, k, axis_name
+        self.m = grid.shape[-1] // 2 + 1
+        self.mp = -(-self.m // k) * k
+
+    def rfftn(self, u, lead: int = 0):
+        w = jnp.fft.rfft(u, axis=-1)[..., : self.m]
+        w = jnp.pad(w, [(0, 0)] * (w.ndim - 1) + [(0, self.mp - self.m)])
+        w = lax.all_to_all(w, self.name, w.ndim - 1, lead, tiled=True)
+        return jnp.fft.fftn(w, axes=tuple(range(lead, lead + self.d - 1)))
+
+    def irfftn(self, v, n_last: int, lead: int = 0):
+        w = jnp.fft.ifftn(v, axes=tuple(range(lead, lead + self.d - 1)))
+        w = lax.all_to_all(w, self.name, lead, w.ndim - 1, tiled=True)[..., : self.m]
+        w = jnp.pad(w, [(0, 0)] * (w.ndim - 1) + [(0, n_last // 2 + 1 - self.m)])
+        return jnp.fft.irfft(w, n=n_last, axis=-1)
+
+    def local(self, c):
+        """This device's columns of a constant over the padded rfft axis (``c.shape[-1] == m_p``)."""
+        if c.shape[-1] == 1:
+            return c
+        w = self.mp // self.k
+        return lax.dynamic_slice_in_dim(c, lax.axis_index(self.name) * w, w, axis=c.ndim - 1)
+
+
+def slab_nonlinear_term(equation, grid: Grid, dtype, dealias: str, axis_name: str, k: int) -> Callable:
+    r""":func:`nonlinear_term` on slab-distributed spectral blocks (:class:`SlabTransforms`), for
+    flat Burgers (N-D gradient form) and HJ with :math:`H = \tfrac12|p|^2` on 2-D/3-D tori."""
+    from ..errors import QShockInputError
+
+    if grid.ndim < 2 or equation.manifold is not None or (
+            isinstance(equation, HamiltonJacobi) and not equation.is_default_hamiltonian):
+        raise QShockInputError("sharded spectral solves: flat 2-D/3-D tori, Burgers or HJ with H = |p|^2/2")
+    d, T = grid.ndim, SlabTransforms(grid, axis_name, k)
+    cdt = jnp.result_type(dtype, jnp.complex64)
+    big = grid.shape if dealias == "2/3" else padded_shape(grid.shape)
+    if any(n % k for n in (grid.shape[0], big[0])):
+        raise QShockInputError(f"grid axis {grid.axis_names[0]!r}: {grid.shape[0]} points (padded {big[0]}) "
+                               f"not divisible by {k} devices")
+    scale = float(np.prod(big) / np.prod(grid.shape))
+    mask_f = [jnp.asarray(f, dtype) for f in _factor_mask(grid, dealias, T.mp)]
+    syms = list(_derivative_symbols(grid))
+    syms[-1] = np.pad(syms[-1], [(0, 0)] * (d - 1) + [(0, T.mp - syms[-1].shape[-1])])
+    ik_full = [jnp.asarray(s, cdt) for s in syms]
+    pgrid = grid.with_shape(big)
+
+    def pad_others(v, lead):  # zero modes inserted along the full (non-rfft) axes, x scale
+        if dealias == "2/3":
+            return v
+        for a in range(d - 1):
+            n, h = grid.shape[a], (grid.shape[a] + 1) // 2
+            lo, hi = lax.slice_in_dim(v, 0, h, axis=lead + a), lax.slice_in_dim(v, n - (n - 1) // 2, n, axis=lead + a)
+            z = list(v.shape)
+            z[lead + a] = big[a] - h - (n - 1) // 2
+            v = jnp.concatenate([lo, jnp.zeros(z, v.dtype), hi], axis=lead + a)
+        return v * scale
+
+    def trunc_others(w):
+        if dealias == "2/3":
+            return w
+        for a in range(d - 1):
+            n, h = grid.shape[a], (grid.shape[a] + 1) // 2
+            w = jnp.concatenate([lax.slice_in_dim(w, 0, h, axis=a),
+                                 lax.slice_in_dim(w, big[a] - (n - h), big[a], axis=a)], axis=a)
+        return w / scale
+
+    def inv(f, lead=0):
+        return T.irfftn(pad_others(f, lead), pgrid.shape[-1], lead)
+
+    def fwd(f):
+        return trunc_others(T.rfftn(f))
+
+    def N(v):
+        mask = _product([T.local(f) for f in mask_f])
+        ik = [T.local(s) for s in ik_full]
+        if isinstance(equation, Burgers):
+            w = inv(mask * v, lead=1)
+            e = fwd(0.5 * jnp.sum(w * w, axis=0)) * mask
+            return -jnp.stack([s * e for s in ik])
+        vm = mask * v
+        p = jnp.stack([inv(s * vm) for s in ik])
+        return -mask * fwd((0.5 * jnp.sum(p * p, axis=0)).astype(p.dtype))
+    return N, T
+
+
+def _product(xs):
+    out = xs[0]
+    for x in xs[1:]:
+        out = out * x
+    return out

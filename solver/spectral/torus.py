@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import PartitionSpec as P
 
 from ..equations import Burgers, HamiltonJacobi
 from .._validate import final_time
@@ -38,7 +39,7 @@ from ..errors import BlowUpError, QShockInputError
 from ..grid import Grid
 from ..solution import Solution
 from .etdrk4 import etdrk4_coefficients, etdrk4_step
-from .fourier import _mode_index, retained_mask, linear_symbol, nonlinear_term, spectral_gradient
+from .fourier import _mode_index, retained_mask, linear_symbol, nonlinear_term, slab_nonlinear_term, spectral_gradient
 
 __all__ = ["solve_spectral", "ResolutionWarning", "resolution_check", "default_dt"]
 
@@ -171,8 +172,9 @@ def resolution_check(u, grid: Grid, tol: float = 1e-6, dealias: str = "3/2", wid
 
 
 # ----------------------------------------------------------------------------- ETDRK4 driver
-def _etdrk4_run(N, coefs, v0, n_steps, tab_idx, h, inv):
-    """Outer scan over output intervals, inner while-loop of fixed steps; stops on non-finite."""
+def _etdrk4_run(N, coefs, v0, n_steps, tab_idx, h, inv, all_finite=None):
+    """Outer scan over output intervals, inner while-loop of fixed steps; stops on non-finite
+    (``all_finite(w)``: a sharded solve's global check)."""
 
     def outer(carry, xs):
         v, ok, done, t_ok = carry
@@ -186,7 +188,7 @@ def _etdrk4_run(N, coefs, v0, n_steps, tab_idx, h, inv):
         def body(s):
             i, w, _ = s
             wn = etdrk4_step(w, c, N)
-            good = jnp.all(jnp.isfinite(wn.real) & jnp.isfinite(wn.imag))
+            good = all_finite(wn) if all_finite is not None else jnp.all(jnp.isfinite(wn.real) & jnp.isfinite(wn.imag))
             return i + jnp.where(good, 1, 0), jnp.where(good, wn, w), good
 
         i, v, good = lax.while_loop(cond, body, (jnp.int32(0), v, ok))
@@ -218,7 +220,7 @@ def solve_spectral(equation, grid: Grid, u0, t1, *, save_at: Optional[Sequence[f
                    dt: Optional[float] = None, steps_per_output: Optional[int] = None,
                    method: str = "etdrk4", dtype=None, rtol: float | None = None,
                    atol: float | None = None, resolution_tol: float = 1e-6,
-                   contour_points: int = 64, dealias: str = "3/2") -> Solution:
+                   contour_points: int = 64, dealias: str = "3/2", mesh=None) -> Solution:
     r"""Solve viscous Burgers or viscous HJ on a periodic box by Fourier pseudo-spectral methods.
 
     Equations (flat, periodic in every axis):
@@ -245,6 +247,9 @@ def solve_spectral(equation, grid: Grid, u0, t1, *, save_at: Optional[Sequence[f
         contour_points: points on the Kassam–Trefethen contour.
         dealias: ``'3/2'`` (default; zero-padding, alias-free on all ``|n| < N/2`` modes)
             or ``'2/3'`` (Orszag truncation to ``|n| < N/3``).
+        mesh: split the first grid axis of a 2-D/3-D torus across devices (a
+            :class:`jax.sharding.Mesh` or a device count; ``'etdrk4'`` only): slab FFTs with one
+            all-to-all transpose each (:class:`~solver.spectral.fourier.SlabTransforms`).
 
     Raises:
         QShockInputError: non-periodic axis, bad shapes/times, NaN/inf in ``u0``.
@@ -259,17 +264,65 @@ def solve_spectral(equation, grid: Grid, u0, t1, *, save_at: Optional[Sequence[f
     lead = 1 if vector else 0
     ax = tuple(range(lead, lead + grid.ndim))
     L = linear_symbol(grid, equation.nu)
-    N, inv = _operators(equation, grid, jnp.dtype(dtype).name, lead, dealias)
     v0 = jnp.fft.rfftn(jnp.asarray(u0, dtype), axes=ax)
     opts = {"dt": dt, "steps_per_output": steps_per_output, "contour_points": contour_points, "rtol": rtol,
-            "atol": atol, "dtype": dtype, "lead": lead, "u0": u0}
-    us, n_total, meta_dt, extra = SPECTRAL_METHODS[method](N, L, v0, inv, save_at, grid, opts)
+            "atol": atol, "dtype": dtype, "lead": lead, "u0": u0, "mesh": mesh, "equation": equation,
+            "dealias": dealias}
+    if mesh is not None:
+        us, n_total, meta_dt, extra = _run_etdrk4_slab(L, v0, save_at, grid, opts, method)
+    else:
+        N, inv = _operators(equation, grid, jnp.dtype(dtype).name, lead, dealias)
+        us, n_total, meta_dt, extra = SPECTRAL_METHODS[method](N, L, v0, inv, save_at, grid, opts)
     us = jnp.asarray(us)
     tail = _warn_if_underresolved(equation, grid, us, resolution_tol, dealias)
     p = spectral_gradient(us, grid) if isinstance(equation, HamiltonJacobi) else None
     meta = {"equation": equation.name, "scheme": "spectral", "method": method, "nu": equation.nu, "dt": meta_dt,
             "dtype": str(jnp.dtype(dtype)), "dealias": dealias, "spectral_tail": tail, **extra}
     return Solution(t=jnp.asarray(save_at, dtype), u=us, grid=grid, p=p, n_steps=n_total, metadata=meta)
+
+
+def _run_etdrk4_slab(L, v0, save_at, grid: Grid, opts, method: str):
+    """ETDRK4 with the spectral state in slabs over ``opts['mesh']`` (one ``shard_map``: FFTs by
+    :class:`~solver.spectral.fourier.SlabTransforms`, the blow-up check a ``psum``)."""
+    from ..sharding import spectral_mesh
+
+    if method != "etdrk4":
+        raise QShockInputError("sharded spectral solves use method 'etdrk4'")
+    mesh, name, k = spectral_mesh(opts["mesh"], grid)
+    dtype, lead = opts["dtype"], opts["lead"]
+    run, mp = _slab_runner(opts["equation"], grid, jnp.dtype(dtype).name, lead, opts["dealias"], mesh)
+    n_steps, hs, tab_idx = _plan_steps(save_at, opts["dt"], opts["steps_per_output"])
+    widen = lambda a: np.pad(np.asarray(a), [(0, 0)] * (np.ndim(a) - 1) + [(0, mp - np.shape(a)[-1])])
+    tabs = [etdrk4_coefficients(widen(L), h, opts["contour_points"], dtype=dtype) for h in hs]
+    coefs = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *tabs)
+    h_int = np.where(n_steps > 0, np.diff(np.concatenate([[0.0], save_at])) / np.maximum(n_steps, 1), 0.0)
+    us, ok, done, t_ok, v_last = run(coefs, jnp.asarray(widen(v0)), jnp.asarray(n_steps), jnp.asarray(tab_idx),
+                                     jnp.asarray(h_int))
+    if not bool(ok):
+        _raise_blowup(v_last, grid, float(t_ok), int(done), lead)
+    return us, int(done), float(np.max(h_int)) if h_int.size else 0.0, {"contour_points": opts["contour_points"],
+                                                                         "devices": k}
+
+
+@functools.lru_cache(maxsize=16)
+def _slab_runner(equation, grid: Grid, dtype_name: str, lead: int, dealias: str, mesh):
+    """The jitted ``shard_map`` of :func:`_etdrk4_run` on slabs (cached: one compilation per problem)."""
+    name = mesh.axis_names[0]
+    d = grid.ndim
+    N, T = slab_nonlinear_term(equation, grid, jnp.dtype(dtype_name), dealias, name, mesh.shape[name])
+    state, field = P(*(None,) * (lead + d - 1), name), P(*(None,) * lead, name)
+
+    def all_finite(w):
+        return lax.psum(jnp.sum(~(jnp.isfinite(w.real) & jnp.isfinite(w.imag))), name) == 0
+
+    def block(coefs, v0, n_steps, tab_idx, h):
+        return _etdrk4_run(N, coefs, v0, n_steps, tab_idx, h, lambda v: T.irfftn(v, grid.shape[-1], lead),
+                           all_finite)
+
+    run = jax.jit(jax.shard_map(block, mesh=mesh, check_vma=False,
+                                in_specs=(P(None, *(None,) * (d - 1), name), state, P(), P(), P()),
+                                out_specs=(P(None, *field), P(), P(), P(), field)))
+    return run, T.mp
 
 
 def _step_bound(equation, grid: Grid, u0, save_at, dt, steps_per_output) -> float:
