@@ -9,6 +9,7 @@ import dataclasses
 import functools
 import json
 import os
+import pickle
 import types
 
 import numpy as np
@@ -216,3 +217,20 @@ def test_store_map_inside_a_study_counts_then_computes_once(toy, tmp_path, monke
         assert sorted(CALLS) == sorted(_expected())  # the counting pass computed nothing
         assert doc["summary"]["sum"] == sum(_expected().values()) and doc["computed"] == 6
     assert any("[6/6 items 100%" in s for s in lines) and not any("/7 items" in s for s in lines)
+
+
+def test_an_item_reading_items_of_the_same_pass_waits_for_them(toy, tmp_path, monkeypatch):
+    def total(items):
+        return {"x": -1.0, "seed": -1, "value": float(sum(d["value"] for d in items))}
+
+    def run_with_summary_item(p, seeds, store, log):
+        items = [store.item(f"x{x:g}_s{s}", dict(x=x, seed=s), lambda: _item(x, s)) for x in p.xs for s in seeds]
+        agg = store.item("total", {"n": len(items)}, lambda: total(items))  # reads the items above
+        return StudyResult(["x"], [], items + [agg], {"total": agg["value"]})
+
+    monkeypatch.setattr(TOY, "run", run_with_summary_item)
+    a = run_study("toy", None, out=str(tmp_path / "a"), quiet=True)
+    b = run_study("toy", None, out=str(tmp_path / "b"), quiet=True, executor=LocalExecutor(eager=False))
+    assert a["summary"]["total"] == b["summary"]["total"] == sum(_expected().values())
+    assert a["computed"] == b["computed"] == 7 and _same(a, b)
+    assert pickle.loads(pickle.dumps(Pending("k"))).key == "k"  # travels to a worker inside a closure

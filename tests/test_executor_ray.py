@@ -179,3 +179,26 @@ def test_an_item_error_is_not_retried_and_surfaces_as_itself(ray_ex, tmp_path):
     with open(marker) as f:
         assert f.read().split() == ["0"]  # one attempt: exceptions of the item itself are not retried
     assert _item_files(tmp_path) == [] and st.computed == 0
+
+
+def _value(i):
+    return {"v": float(i)}
+
+
+def _total(items):
+    return {"v": float(sum(d["v"] for d in items))}
+
+
+def test_ray_item_reading_items_of_the_same_pass_waits_for_them(ray_ex, tmp_path):
+    from qshock.experiments.studies.store import ItemStore
+
+    os.makedirs(tmp_path / "items")
+    st = ItemStore(str(tmp_path), executor=ray_ex)
+
+    def run(store, log):
+        items = [store.item(f"i{i}", {"i": i}, lambda: _value(i)) for i in range(3)]
+        tot = store.item("total", {}, lambda: _total(items))  # the placeholders travel to the worker
+        return tot["v"]
+
+    assert st.drive(run, lambda s: None) == 0.0 + 1.0 + 2.0
+    assert st.computed == 4 and _item_files(tmp_path) == ["i0.json", "i1.json", "i2.json", "total.json"]

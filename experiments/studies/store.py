@@ -68,8 +68,14 @@ def compute_item(out: str, key: str, params: dict, compute: Callable[[], dict[st
     """Compute one item and write ``OUT/items/KEY.json`` atomically; returns the stored document.
 
     This is the task every executor runs (in this process or on a Ray worker): a worker killed
-    before the final rename leaves no item file, so the item is simply computed again."""
-    doc = clean(dict(compute(), params=params, key=key))
+    before the final rename leaves no item file, so the item is simply computed again. An item
+    whose computation reads another item still :class:`Pending` (requested in the same pass)
+    is not ready: ``None``, nothing written; a later pass asks for it again."""
+    try:
+        res = compute()
+    except PendingItem:
+        return None
+    doc = clean(dict(res, params=params, key=key))
     atomic_json(os.path.join(out, "items", f"{key}.json"), doc)
     return doc
 
@@ -115,6 +121,9 @@ class Pending(dict):
 
     def __repr__(self) -> str:
         return f"Pending({self.key!r})"
+
+    def __reduce__(self):  # shipped inside a closure to a worker, where reading it raises again
+        return (Pending, (self.key,))
 
     __getitem__ = __setitem__ = __delitem__ = __iter__ = __len__ = __contains__ = __bool__ = _pending
     __eq__ = __ne__ = __or__ = __ror__ = __ior__ = __reversed__ = _pending
@@ -200,11 +209,11 @@ class ItemStore:
         computed together by the executor (in parallel under Ray); same result as ``item`` in a loop."""
         docs = {k: self._known(k, p) for k, p in zip(keys, params)}
         todo = {k: (p, freeze(c)) for k, p, c in zip(keys, params, computes) if docs[k] is None}
-        if self._dry:  # the counting pass of an eager executor computes nothing
-            self._requests.update(todo)
-            return [docs[k] if docs[k] is not None else Pending(k) for k in keys]
-        docs.update(self._compute(todo) if todo else {})
-        return [docs[k] for k in keys]
+        if todo and not self._dry:  # the counting pass of an eager executor computes nothing
+            docs.update(self._compute(todo))
+        if self._requests is not None:  # not computed (counting pass, or read a pending item)
+            self._requests.update({k: todo[k] for k in todo if docs[k] is None})
+        return [docs[k] if docs[k] is not None else Pending(k) for k in keys]
 
     def _compute(self, todo: dict) -> dict:
         keys = list(todo)
@@ -212,6 +221,8 @@ class ItemStore:
         args = [(self.out, k, todo[k][0], todo[k][1]) for k in keys]
         got = {}
         for i, doc in self.executor.map_unordered(compute_item, args):
+            if doc is None:  # it read an item of the same pass: asked again in the next pass
+                continue
             if not os.path.exists(self.path(keys[i])):  # a worker without this file system
                 atomic_json(self.path(keys[i]), doc)
             got[keys[i]] = self._done[keys[i]] = doc
@@ -253,7 +264,8 @@ class ItemStore:
                     if not self._requests:
                         return res
                 todo, self._requests = self._requests, None
-                self._compute(todo)
+                if not self._compute(todo):
+                    raise RuntimeError(f"study items {', '.join(todo)} only read each other: none can be computed")
         finally:
             self._requests = None
             for tmp in glob.glob(os.path.join(self.out, "items", ".tmp-*")):  # left by killed workers
