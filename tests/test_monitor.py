@@ -98,7 +98,7 @@ def _lab_symmetries(norm):
     return syms + [Rescale(("weights.0", "biases.0"), ("weights.1",)), Rescale(("weights.1", "biases.1"), ("weights.2",))]
 
 
-@pytest.mark.parametrize("norm", [True, False])
+@pytest.mark.parametrize("norm", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_monitor_equals_lab_offline_measurements(norm):
     """The monitor's quotient sharpness, per-group sphere sharpness (normalised MLP) and Adam's
     λ_max(P⁻¹H) equal the lab's offline measurements (observables.project/orbit_tangents +

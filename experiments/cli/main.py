@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s.add_argument("--executor", choices=("local", "ray"), default="local", help="items in this process or as Ray tasks")
     s.add_argument("--address", metavar="HOST:PORT", help="Ray cluster head for --executor ray (default: a local one)")
+    s = sub.add_parser("monitor", help="live instability forecasts of a training run directory")
+    from qshock.experiments.cli.monitor import add_arguments as monitor_arguments
+
+    monitor_arguments(s)
+
     s = sub.add_parser("figures", help="draw the figures of a run directory")
     s.add_argument("run_dir")
     s.add_argument("--format", choices=("pdf", "png", "svg"), default="pdf")
@@ -379,6 +384,12 @@ def cmd_figures(args) -> int:
     return run_figures(args)
 
 
+def cmd_monitor(args) -> int:
+    from qshock.experiments.cli.monitor import run as run_monitor
+
+    return run_monitor(args)
+
+
 def cmd_list(args) -> int:
     from qshock.experiments.cli.listing import run as run_list
 
@@ -403,7 +414,8 @@ def cmd_demo(args) -> int:
 
 
 COMMANDS = {"solve": cmd_solve, "shocks": cmd_shocks, "verify": cmd_verify, "train": cmd_train,
-            "experiment": cmd_experiment, "figures": cmd_figures, "plot": cmd_plot, "list": cmd_list, "demo": cmd_demo}
+            "experiment": cmd_experiment, "figures": cmd_figures, "plot": cmd_plot, "list": cmd_list, "demo": cmd_demo,
+            "monitor": cmd_monitor}
 
 
 def _value_options(parser: argparse.ArgumentParser) -> tuple[set, set]:

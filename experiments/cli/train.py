@@ -55,6 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     p.add_argument("--max-steps", dest="max_steps", type=int, default=MAX_STEPS,
                    help=f"refuse --steps above this (default {MAX_STEPS}; per-step metrics are kept in memory)")
+    p.add_argument("--monitor", action="store_true",
+                   help="forecast instabilities as the run goes (warnings; observations.jsonl, forecasts.nc)")
     p.add_argument("--allow-nonfinite", dest="allow_nonfinite", action="store_true",
                    help="exit 0 even when the loss became NaN/inf (default: exit 3 naming the step)")
 
@@ -106,7 +108,22 @@ def run(args) -> int:
         args.sharpness_every = int(RunStore(args.out).read_config()["config"].get("sharpness_every") or 0)
     cfg = config_from_args(args)
     track_output(args.out)
-    res = train(cfg, out=args.out, resume=args.resume, quiet=args.quiet, argv=getattr(args, "command_line", sys.argv))
+    hook = None
+    if getattr(args, "monitor", False):  # the monitor reads the trainer's own observations (qshock monitor)
+        import dataclasses
+
+        from qshock.experiments.lab.data import load_dataset
+        from qshock.experiments.lab.training import get_trainer
+        from qshock.experiments.monitor.runlog import LabMonitor
+
+        cfg = dataclasses.replace(cfg, log_groups=True, quotient_sharpness=True)
+        cfg.validate()  # bad flags: one line before the data are loaded
+        full = cfg.validate(load_dataset(cfg.data, cfg.data_seed).n_train)  # as train() resolves it
+        hook = LabMonitor(full, get_trainer(full), args.out, emit=lambda line: print(f"qshock train: {line}", flush=True))
+    res = train(cfg, out=args.out, resume=args.resume, quiet=args.quiet, argv=getattr(args, "command_line", sys.argv),
+                on_observe=hook)
+    if hook is not None:
+        hook.finish()
     if not args.quiet:
         last = {k: v[:, -1] for k, v in res.obs.items() if v.ndim == 2}
         for i, s in enumerate(res.config.seeds):

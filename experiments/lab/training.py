@@ -348,8 +348,11 @@ class TrainResult:
 
 
 def train(cfg: TrainConfig, out: str | None = None, resume: bool = False, quiet: bool = True,
-          argv: list | None = None) -> TrainResult:
-    """Run (or resume) training; with ``out`` write the run directory (see ``qshock.experiments.lab.runstore``)."""
+          argv: list | None = None, on_observe=None) -> TrainResult:
+    """Run (or resume) training; with ``out`` write the run directory (see ``qshock.experiments.lab.runstore``).
+
+    ``on_observe(step, theta, opt_state, obs, chunk_metrics)`` (optional) is called after every
+    observation with host copies of the observables (``chunk_metrics`` None at step 0)."""
     from qshock.experiments.lab.events import detect_events
     from qshock.experiments.lab.runstore import RunStore
 
@@ -381,6 +384,8 @@ def train(cfg: TrainConfig, out: str | None = None, resume: bool = False, quiet:
         theta, opt_state, vtop = tr.init(seeds, cfg.lr, cfg.weight_decay, cfg.momentum)
         o, vtop = tr.observe(theta, opt_state, seeds, 0)
         step_m, obs_m, obs_steps = {}, {k: [np.asarray(v)] for k, v in o.items()}, [0]
+        if on_observe is not None:
+            on_observe(0, theta, opt_state, jax.device_get(o), None)
     bar = None
     if not quiet and sys.stderr.isatty():
         from tqdm import tqdm
@@ -396,6 +401,8 @@ def train(cfg: TrainConfig, out: str | None = None, resume: bool = False, quiet:
         for k, v in jax.device_get(o).items():
             obs_m[k].append(np.asarray(v))
         obs_steps.append(t + ev)
+        if on_observe is not None:
+            on_observe(t + ev, theta, opt_state, {k: v[-1] for k, v in obs_m.items()}, m)
         if bar is not None:
             bar.update(ev)
             bar.set_postfix(loss=f"{float(np.mean(m['loss'][:, -1])):.4g}")
