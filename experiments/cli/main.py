@@ -89,9 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="DIR", help="study directory (default runs/NAME)")
     s.add_argument("--resume", action="store_true", help="reuse finished items of DIR")
     s.add_argument("--json", action="store_true", help="print the summary statistics as JSON")
-
     s.add_argument("--executor", choices=("local", "ray"), default="local", help="items in this process or as Ray tasks")
     s.add_argument("--address", metavar="HOST:PORT", help="Ray cluster head for --executor ray (default: a local one)")
+
     s = sub.add_parser("monitor", help="live instability forecasts of a training run directory")
     from qshock.experiments.cli.monitor import add_arguments as monitor_arguments
 
@@ -455,6 +455,7 @@ def main(argv=None) -> int:
     interrupt handling of :mod:`qshock.experiments.cli.guard`; a list: in-process, e.g. tests)."""
     from qshock.experiments.cli import guard
 
+    argv_given = argv
     if argv is None:
         guard.install()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -467,8 +468,12 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     prog = f"qshock {args.command}"
-    argv_given = argv
     guard.set_prog(prog)
+    from qshock.experiments.cli import jaxsetup
+
+    jaxsetup.request_devices(getattr(args, "devices", None))  # before JAX starts; only when asked
+    if argv_given is None:  # the console script: persistent compilation cache (QSHOCK_CACHE_DIR)
+        jaxsetup.configure_cache()
     if args.command != "train" or getattr(args, "dtype", None) != "float32":
         _enable_x64()
     from qshock.errors import BlowUpError, QShockInputError
@@ -481,11 +486,6 @@ def main(argv=None) -> int:
         return code
     except BlowUpError as exc:
         forget_outputs()
-    from qshock.experiments.cli import jaxsetup
-
-    jaxsetup.request_devices(getattr(args, "devices", None))  # before JAX starts; only when asked
-    if argv_given is None:  # the console script: persistent compilation cache (QSHOCK_CACHE_DIR)
-        jaxsetup.configure_cache()
         return _fail(prog, str(exc), 3)
     except (QShockInputError, _InputError, ValueError, TypeError, KeyError, FileNotFoundError) as exc:
         if os.environ.get("QSHOCK_DEBUG"):
