@@ -35,7 +35,8 @@ __all__ = ["StudyConfig", "StudyResult", "STUDIES", "resolve_name", "study_modul
 #: study name -> module (inside this package) implementing it
 STUDIES = {"edge-of-stability": "eos", "catapult": "catapult", "conservation": "conservation",
            "absorbing-state": "absorbing_state", "shock-times": "shock_times", "periodic-spikes": "periodic_spikes",
-           "phase-diagram": "phase_diagram"}
+           "phase-diagram": "phase_diagram",
+           "monitor-eval": "monitor_eval"}
 ALIASES = {"eos": "edge-of-stability"}
 
 
