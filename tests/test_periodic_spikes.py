@@ -107,7 +107,7 @@ def test_periodic_spikes_study_cli(tmp_path, capsys):
 
 
 def test_periodic_spikes_bad_config(tmp_path, capsys):
-    bad = _toml(tmp_path, "b.toml", "models = ['transformer']\n")
+    bad = _toml(tmp_path, "b.toml", "models = ['meanfield']\n")
     assert main(["experiment", "periodic-spikes", "--config", bad, "--out", str(tmp_path / "b")]) != 0
     assert "scale-invariant" in capsys.readouterr().err
     bad = _toml(tmp_path, "c.toml", "lrs = [0.1, 0.2]\nweight_decays = [0.01]\n")
@@ -149,3 +149,33 @@ def test_periodic_spikes_quick_cli(tmp_path):
     ev = doc["items"][0]["evaluation"]
     assert ev["spikes_per_seed"] >= 3  # >= 2 periods in the quick run
     assert ev["methods"]["iterate"]["n"] > 50
+
+
+def test_transformer_mlp_norm_group_is_scale_invariant_and_obeys_the_identity():
+    """Transformer(mlp_norm=True): f(c W1, c b1) = f(W1, b1) exactly, <g, w> = 0, the trainer declares
+    the group (mask of (W1, b1)), and SGD with weight decay on it obeys the identity to round-off."""
+    import jax
+    import jax.numpy as jnp
+
+    from qshock.experiments.lab import training
+
+    eta, lam = 0.1, 0.05
+    cfg = training.TrainConfig(model="transformer", data="sequence", lr=eta, weight_decay=lam, steps=1, norm=True,
+                               width=8, depth=2, seeds=(0,), dtype="float64", log_groups=True)
+    tr = training.Trainer(cfg.validate())  # no training: only the loss is compiled
+    assert tr.groups["names"][-1] == "scale:mlp0" and tr.groups["scale"][-1]
+    m = tr.groups["Q"][-1]
+    blk = tr.model_of(jnp.arange(tr.n_params, dtype=jnp.float64)).blocks[0]
+    assert int(m.sum()) == blk.W1.size + blk.b1.size
+    th = tr.init(jnp.asarray([0], jnp.int32), eta, lam, 0.0)[0][0]
+    X, Y = tr.arrays["Xs"][:64], tr.arrays["Ys"][:64]
+    f = jax.jit(lambda t: tr.loss_acc(t, X, Y)[0])
+    grad = jax.jit(jax.grad(f))
+    assert abs(float(f(th + 2.5 * m * th)) - float(f(th))) < 1e-13 * abs(float(f(th)))
+    for _ in range(5):
+        g = grad(th)
+        x, gg = float(jnp.sum(m * th * th)), float(jnp.sum(m * g * g))
+        assert abs(float(jnp.sum(m * th * g))) < 1e-12 * np.sqrt(x * gg)
+        th = th - eta * (g + lam * th)
+        x1 = float(jnp.sum(m * th * th))
+        assert abs((1 - eta * lam) ** 2 * x + eta ** 2 * gg - x1) < 1e-13 * x1

@@ -14,7 +14,12 @@ quotient observables (``qshock.experiments.lab.observables``) can find each symm
 * ``Transformer``  token + position embedding, pre-LN blocks of multi-head attention
                    (no Q/K/V biases: exact GL(d_h) symmetries W_Q A, W_K A^{-T} and
                    W_V B, B^{-1} W_O per head) and a ReLU MLP, final LN, linear readout of the
-                   last position.
+                   last position. With ``mlp_norm=True`` (``make_model(..., norm=True)``) the MLP
+                   hidden pre-activation is layer-normalised without affine part or epsilon,
+                   h + ReLU(N(x W1 + b1)) W2 + b2, so each block's (W1, b1) is exactly scale
+                   invariant (<g, w> = 0, g(cw) = g(w)/c): the one group of the pre-LN model to
+                   which the scale law and the periodic-spike identity of THEORY §3, §7 apply.
+                   ``Transformer.scale_groups()`` names these groups for the trainer's logs.
 * ``MeanField``    f(x) = (1/m) sum_i a_i act(w_i . x + b_i): particles (w_i, b_i, a_i).
 """
 
@@ -119,9 +124,11 @@ class Block(eqx.Module):
     b1: jax.Array
     W2: jax.Array
     b2: jax.Array
+    mlp_norm: bool = eqx.field(static=True)
 
-    def __init__(self, d, heads, key):
+    def __init__(self, d, heads, key, mlp_norm=False):
         dh = d // heads
+        self.mlp_norm = bool(mlp_norm)
         k = jax.random.split(key, 6)
         s = 1.0 / math.sqrt(d)
         self.ln1_g, self.ln1_b = jnp.ones(d), jnp.zeros(d)
@@ -143,7 +150,9 @@ class Block(eqx.Module):
         att = jax.nn.softmax(jnp.einsum("hte,hse->hts", q, k) / math.sqrt(q.shape[-1]), axis=-1)
         h = h + jnp.einsum("hts,hse,hed->td", att, v, self.W_O)
         x = layer_norm(h, axis=-1, eps=1e-5) * self.ln2_g + self.ln2_b
-        return h + jax.nn.relu(x @ self.W1 + self.b1) @ self.W2 + self.b2
+        z = x @ self.W1 + self.b1
+        z = layer_norm(z, axis=-1) if self.mlp_norm else z  # eps = 0: (W1, b1) -> c (W1, b1) leaves z unchanged
+        return h + jax.nn.relu(z) @ self.W2 + self.b2
 
 
 class Transformer(eqx.Module):
@@ -155,11 +164,11 @@ class Transformer(eqx.Module):
     W_U: jax.Array  # (d, n_out)
     b_U: jax.Array
 
-    def __init__(self, vocab, seq_len, n_out, key, d=32, heads=4, layers=1):
+    def __init__(self, vocab, seq_len, n_out, key, d=32, heads=4, layers=1, mlp_norm=False):
         k = jax.random.split(key, layers + 4)
         self.embed = jax.random.normal(k[0], (vocab, d))
         self.pos = 0.1 * jax.random.normal(k[1], (seq_len, d))
-        self.blocks = [Block(d, heads, k[2 + i]) for i in range(layers)]
+        self.blocks = [Block(d, heads, k[2 + i], mlp_norm=mlp_norm) for i in range(layers)]
         self.lnf_g, self.lnf_b = jnp.ones(d), jnp.zeros(d)
         self.W_U = jax.random.normal(k[-2], (d, n_out)) / math.sqrt(d)
         self.b_U = 0.1 * jax.random.normal(k[-1], (n_out,))
@@ -170,6 +179,12 @@ class Transformer(eqx.Module):
             h = blk(h)
         x = layer_norm(h[-1], eps=1e-5) * self.lnf_g + self.lnf_b
         return x @ self.W_U + self.b_U
+
+    def scale_groups(self):
+        """[(name, get)] of the exactly scale-invariant groups: (W1, b1) of each block when
+        ``mlp_norm`` (else none). ``get(model)`` returns the group's arrays."""
+        return [(f"mlp{i}", lambda m, i=i: (m.blocks[i].W1, m.blocks[i].b1))
+                for i, b in enumerate(self.blocks) if b.mlp_norm]
 
 
 class MeanField(eqx.Module):
@@ -211,5 +226,6 @@ def make_model(name: str, data, key, *, width: int | None = None, depth: int = 2
         d = width or 16
         if d % heads:
             raise QShockInputError(f"--width {d} must be divisible by the number of heads {heads}")
-        return Transformer(data.vocab, data.input_shape[0], data.n_out, key, d=d, heads=heads, layers=max(1, depth - 1))
+        return Transformer(data.vocab, data.input_shape[0], data.n_out, key, d=d, heads=heads, layers=max(1, depth - 1),
+                           mlp_norm=norm)
     return MeanField(d_in, data.n_out, key, width=width or 256, activation=activation)

@@ -228,6 +228,12 @@ class Trainer:
                 Q.append(0.5 * J)
                 qn += names
                 sc += [sym.kind == "scale"] * J.shape[0]
+        for name, get in (model.scale_groups() if hasattr(model, "scale_groups") else []):
+            # groups the model declares scale invariant beyond the registry (Transformer mlp_norm)
+            zero = jax.tree.map(jnp.zeros_like, params)
+            Q.append(ravel_pytree(eqx.tree_at(get, zero, replace_fn=jnp.ones_like))[0][None])
+            qn.append(f"scale:{name}")
+            sc.append(True)
         cat = lambda a: jnp.concatenate(a) if a else jnp.zeros((0, self.n_params), self.dtype)  # noqa: E731
         return dict(Q=cat(Q), T=cat(T), names=qn, lin_names=tn, scale=np.asarray(sc, bool))
 
@@ -243,6 +249,8 @@ class Trainer:
         model = self.model_of(theta)
         ts = obs_mod.ravel_model(obs_mod.project(model, self.task)).astype(theta.dtype)
         masks = self.groups["Q"][np.nonzero(self.groups["scale"])[0]]
+        for m in masks:  # unit norm on every scale group (a no-op on those the registry's section normalises)
+            ts = ts + m * ts * (1.0 / jnp.linalg.norm(m * ts) - 1.0)
 
         def one(m):
             u = m * ts / jnp.linalg.norm(m * ts)
