@@ -134,3 +134,30 @@ def test_cli_quick_has_five_architectures(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["per_architecture"]) >= 5
     _check_summary(doc, list(doc["per_architecture"]))
+
+
+def test_gauge_table_medians_and_reports():
+    """The gauge table: medians over seeds per (arch, η, α) of observed and predicted steps, the
+    factor η_eff/η at step 0, and the same numbers in statistics.md and the headline."""
+    from qshock.experiments.studies.shock_times import Config, _gauge, gauge_markdown, headline
+
+    p = Config(archs=("mlp-digits",), gauge_arch=("mlp-digits",), batches=(32,))
+    runs = []
+    for alpha in (0.25, 1.0, 4.0):
+        for seed, (obs, q) in enumerate([(40, 30), (60, None), (80, 50)]):
+            runs.append(dict(arch="mlp-digits", batch=32, lr=0.5, alpha=alpha, seed=seed,
+                             observed={"oscillation": None, "spike": obs + int(alpha)},
+                             predicted={"ii_onset_quotient": q, "ii_onset_quotient_noc": 10, "ii_onset_raw": None,
+                                        "ii_spike_quotient": q, "ii_spike_quotient_noc": 20,
+                                        "ii_spike_raw": int(10 * alpha), "sharpness_2/eta": None},
+                             track=[{"lam_raw": 2.0 / alpha ** 2, "lam_q": 3.0, "eta_eff": 0.5 * alpha}]))
+    g = _gauge(p, runs)
+    assert [r["alpha"] for r in g] == [0.25, 1.0, 4.0] and all(r["n"] == 3 for r in g)
+    assert g[2]["observed_spike"] == 64 and g[0]["ii_spike_quotient"] == 40 and g[1]["ii_spike_raw"] == 10
+    assert g[0]["eta_eff_over_eta_0"] == pytest.approx(0.25) and g[0]["lambda_raw_0"] == pytest.approx(32.0)
+    assert g[0]["sharpness_2/eta"] is None and g[1]["ii_onset_quotient_noc"] == 10
+    md = gauge_markdown({"gauge": g})
+    assert md.count("\n") == 5 and "| mlp-digits | 0.5 | 4 | 0.125 | 3 | 4 | – | – | 40 | 10 | 64 |" in md
+    summ = {"per_architecture": {}, "events": {}, "split": {"held_out_seeds": [1], "tuning_seeds": [0]},
+            "n_runs": 9, "hit_window": 20, "gauge": g}
+    assert "observed spike 60/61/64" in headline(summ) and "quotient without c 20/20/20" in headline(summ)

@@ -301,7 +301,25 @@ def headline(summary: dict) -> str:
     return (f"On held-out seeds ({summary['split']['held_out_seeds']}; detector thresholds tuned on seeds "
             f"{summary['split']['tuning_seeds']}; {summary['n_runs']} runs, hit window ±{summary['hit_window']} steps), "
             + "; ".join(parts) + ". Quotient step-map reading (ii) for the oscillation onset per architecture — "
-            + "; ".join(osc) + ". A predictor that does not beat the constant one is not predictive.")
+            + "; ".join(osc) + ". A predictor that does not beat the constant one is not predictive."
+            + _gauge_sentence(summary))
+
+
+def _gauge_sentence(summary: dict) -> str:
+    """The gauge runs in one sentence: per (architecture, η), the median steps over α."""
+    g = summary.get("gauge") or []
+    keys = (("observed_spike", "observed spike"), ("sharpness_2/eta", "raw 2/η"), ("ii_spike_raw", "raw (ii)"),
+            ("ii_spike_quotient", "quotient (ii)"), ("ii_spike_quotient_noc", "quotient without c"),
+            ("observed_oscillation", "observed oscillation"), ("ii_onset_raw", "raw onset"),
+            ("ii_onset_quotient", "quotient onset"), ("ii_onset_quotient_noc", "quotient onset without c"))
+    f = lambda v: "–" if v is None else f"{v:g}"  # noqa: E731
+    parts = []
+    for arch, lr in dict.fromkeys((r["arch"], r["lr"]) for r in g):
+        rs = sorted((r for r in g if r["arch"] == arch and r["lr"] == lr), key=lambda r: r["alpha"])
+        alphas = "/".join(f"{r['alpha']:g}" for r in rs)
+        parts.append(f"{arch} at η = {lr:g}, α = {alphas}: " +
+                     ", ".join(f"{name} {'/'.join(f(r[k]) for r in rs)}" for k, name in keys))
+    return (" Gauge runs (median step over seeds per α; – none): " + "; ".join(parts) + ".") if parts else ""
 
 
 def statistics_markdown(summary: dict) -> str:
