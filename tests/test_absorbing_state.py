@@ -55,7 +55,7 @@ def test_config_validation():
 def _tiny(tmp_path, dynamics):
     cfg = tmp_path / "c.toml"
     cfg.write_text(f"n = 120\nkicks = [0.2]\nphis = [0.3, 0.5, 0.7]\nsteps_scale = 20.0\nrecords = 5\n"
-                   f"dynamics = {dynamics!r}\n".replace("'", '"'))
+                   f"dynamics = {dynamics!r}\nstages = [\"grid\"]\n".replace("'", '"'))
     return cfg
 
 
@@ -104,3 +104,59 @@ def test_cli_tiny_sgd_bro_equivalence(tmp_path):
     eq = doc["summary"]["equivalence"][0]
     assert eq["kick"] == 0.2 and eq["phi_c_sgd"] == eq["phi_c_bro"] == 0.4
     assert eq["max_abs_df_inf"] < 0.2
+
+
+def test_critical_exponents_exact():
+    """Per-seed φ_c with width ∝ N^{-1/(3 ν⊥)}, f∞ ∝ (φ − φ_c)^β and τ ∝ (φ_c − φ)^{−ν∥}, exactly."""
+    nu, beta, nupar, pc = 0.59, 0.84, 1.08, 0.6
+    base = np.array([-1.5, -0.5, 0.5, 1.5]) / np.std([-1.5, -0.5, 0.5, 1.5], ddof=1)
+    fss = {n: pc + 0.01 * (n / 500) ** (-1 / (3 * nu)) * base for n in (500, 1000, 2000)}
+    offs = np.array([0.005, 0.01, 0.02, 0.04])
+    scans = [(pc + o, [0.3 * o ** beta] * 4, [-1] * 4) for o in offs]
+    scans += [(pc - o, [0.0] * 4, [50 * o ** -nupar] * 4) for o in offs]
+    c = A.critical_exponents(fss, scans, resolution=0.0025)
+    assert c["nu_perp"]["value"] == pytest.approx(nu, rel=1e-10)
+    # var(log std) = 1/(2(S-1)) per size, S = 4; 3 sizes at log 2 spacing
+    x = np.log([500, 1000, 2000])
+    se = np.sqrt(1 / (6 * np.sum((x - x.mean()) ** 2)))
+    assert c["nu_perp"]["slope_err"] == pytest.approx(se)
+    assert c["phi_c"] == pytest.approx(pc) and c["phi_c_err"] == pytest.approx(fss[2000].std(ddof=1) / 2)
+    assert c["beta"]["fit_err"] < 1e-10 and c["nu_par"]["fit_err"] < 1e-10
+    assert c["beta"]["value"] == pytest.approx(beta, abs=1e-10)
+    assert c["nu_par"]["value"] == pytest.approx(nupar, abs=1e-10)
+
+
+def test_config_validation_of_stages():
+    with pytest.raises(QShockInputError, match="stages"):
+        A.Config(stages=("grid", "fft")).validate()
+    with pytest.raises(QShockInputError, match="crit_sizes"):
+        A.Config(crit_sizes=(500,)).validate()
+    with pytest.raises(QShockInputError, match="crit_bracket"):
+        A.Config(crit_bracket=(0.6, 0.5)).validate()
+    with pytest.raises(QShockInputError, match="hess_n"):
+        A.Config(hess_n=10).validate()
+
+
+@pytest.mark.slow
+def test_cli_critical_and_hessian_stages(tmp_path):
+    """Tiny critical and Hessian stages end to end: per-seed phi_c inside the bracket at the
+    bisection resolution, the exponents recomputed from the items, minima at the force tolerance."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('stages = ["critical", "hessian"]\ncrit_sizes = [120, 200]\ncrit_seeds = 4\ncrit_kick = 0.2\n'
+                   'crit_bracket = [0.3, 0.6]\ncrit_rounds = 2\ncrit_steps = 200\ncrit_offsets = [0.05]\n'
+                   'crit_scan_steps = 200\nhess_n = 100\nhess_phis = [0.7]\nhess_kick = 0.2\nhess_tol = 1e-6\n')
+    out = str(tmp_path / "run")
+    assert main(["experiment", "absorbing-state", "--config", str(cfg), "--out", out, "--seeds", "2"]) == 0
+    with open(os.path.join(out, "results.json")) as f:
+        doc = json.load(f)
+    c = doc["summary"]["critical"]
+    assert [r["n"] for r in c["fss"]] == [120, 200] and c["resolution"] == pytest.approx(0.075)
+    bis = [d for d in doc["items"] if d.get("kind") == "bisect"]
+    for d in bis:
+        assert all(0.3 < v < 0.6 for v in d["phi_c"])
+        assert np.allclose(np.subtract(d["hi"], d["lo"]), 0.075)
+    assert len([d for d in doc["items"] if d.get("kind") == "scan"]) == 2
+    rows = doc["summary"]["hessian"]["rows"]
+    assert [r["start"] for r in rows] == ["sgd", "bro", "poisson"]
+    assert all(r["max_force"] <= 1e-6 and r["zero_fraction"] >= 0.01 - 1e-12 for r in rows)
+    assert os.path.exists(os.path.join(out, "figures", "absorbing_critical.png"))

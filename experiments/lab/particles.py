@@ -45,7 +45,7 @@ from qshock.errors import QShockInputError
 __all__ = ["box_side", "sigma_for", "packing_fraction", "random_positions", "minimum_image", "cell_count",
            "cell_table", "block_cells", "neighbour_list", "neighbour_list_dense", "pair_overlaps", "energy", "energy_dense",
            "forces", "active_fraction", "pair_uniform", "displacement", "check_capacity", "make_simulator",
-           "simulate", "default_capacities"]
+           "simulate", "default_capacities", "quench", "hessian", "hessian_spectrum"]
 
 
 def box_side(n: int, phi: float, sigma: float = 1.0) -> float:
@@ -364,7 +364,7 @@ def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunks: int, br
 
     ``x0`` (B, N, 3), ``sigma`` (B,), ``pars`` (B, 4) = (η, b, ε, ·), ``seeds`` (B,) uint32; ``bro`` (static)
     selects the rule.
-    The B systems are unrolled (not vmapped) inside the compiled step.
+    The B systems are looped over (``lax.map``, not vmapped) inside the compiled step.
     A ``lax.while_loop`` over chunks of ``chunk`` steps (a ``fori_loop``; ``chunk`` is traced, so
     one compilation serves every run length) stops after ``chunks``
     chunks or once every system is absorbed. The Verlet lists of all systems are rebuilt together
@@ -383,10 +383,9 @@ def make_simulator(n: int, m: int, cap: int, k: int, alpha: int, chunks: int, br
         mode = 1.0 if bro else 0.0
 
         def per_system(f, *args):
-            """f on each of the B systems in turn (unrolled; B is static). Not ``vmap``: a
-            batched gather is several times slower than B plain ones in XLA on CPU."""
-            outs = [f(*(a[i] for a in args)) for i in range(x0.shape[0])]
-            return tuple(jnp.stack(o) for o in zip(*outs))
+            """f on each of the B systems in turn (``lax.map``: compiled once, run B times). Not
+            ``vmap``: a batched gather is several times slower than B plain ones in XLA on CPU."""
+            return jax.lax.map(lambda a: f(*a), args)
 
         def build(x):
             return per_system(lambda xb: neighbour_list(xb, L, rc, m, cap, k), x)
@@ -463,7 +462,8 @@ def _check_sim_args(n, phis, seeds, mode, eta, b, eps, alpha, steps, record_ever
 
 def simulate(n: int, phis, seeds, *, mode: str = "sgd", eta: float = 0.0, b: float = 1.0, eps: float = 0.0,
              alpha: int = 1, steps: int = 1000, record_every: int = 10, skin: float = 0.3, L: float | None = None,
-             cell_capacity: int | None = None, neighbour_capacity: int | None = None, dtype: str = "float64") -> dict:
+             cell_capacity: int | None = None, neighbour_capacity: int | None = None, dtype: str = "float64",
+             cutoff: float | None = None) -> dict:
     """Run SGD (``mode='sgd'``, step η, batch probability b) or BRO (``'bro'``, kick ε) for one
     system per entry of ``phis``/``seeds`` (vmapped together) from Poisson initial positions.
 
@@ -473,6 +473,8 @@ def simulate(n: int, phis, seeds, *, mode: str = "sgd", eta: float = 0.0, b: flo
     Returns numpy arrays: ``f_a`` (B, R) and ``energy`` (B, R) per record of ``record_every``
     steps, ``record_steps``, ``t_absorb`` (B,) (−1: still active), ``x``, ``sigma``, ``L``,
     ``steps_done``, ``builds``, ``cell_capacity``, ``neighbour_capacity``.
+    ``cutoff`` fixes the list cut-off r_c (> σ_max; the skin is then r_c − σ_max) so that runs
+    at different φ share cells and capacities (and hence one compilation).
     Raises RuntimeError (:func:`check_capacity`) if a capacity was exceeded.
     """
     import jax
@@ -484,7 +486,10 @@ def simulate(n: int, phis, seeds, *, mode: str = "sgd", eta: float = 0.0, b: flo
         raise QShockInputError("dtype: float64 needs jax_enable_x64 (the CLI enables it); or pass dtype='float32'")
     L = box_side(n, max(phis)) if L is None else float(L)
     sig = np.array([sigma_for(n, p, L) for p in phis])
-    rc = float(sig.max() + skin)
+    rc = float(sig.max() + skin) if cutoff is None else float(cutoff)
+    if rc <= sig.max():
+        raise QShockInputError(f"cutoff {rc} must exceed the largest diameter {sig.max():.4g}")
+    skin = rc - float(sig.max())
     m = cell_count(L, rc)
     dt = jnp.dtype(dtype)
     x0 = jnp.stack([random_positions(jax.random.PRNGKey(s), n, L, dt) for s in seeds])
@@ -499,3 +504,85 @@ def simulate(n: int, phis, seeds, *, mode: str = "sgd", eta: float = 0.0, b: flo
                 record_steps=(np.arange(steps // record_every) + 1) * record_every, x=np.asarray(x, float),
                 sigma=sig, L=L, steps_done=int(i) * record_every, builds=int(nb), cell_capacity=cap,
                 neighbour_capacity=k, cells_per_side=m)
+
+
+def _quench_fn(n, m, cap, k, alpha):
+    import jax
+    import jax.numpy as jnp
+
+    key = ("quench", n, m, cap, k, alpha)
+    if key not in _SIMS:
+        def seg(x, L, rc, sigma, step, tol, limit):
+            nbr, occ, most = neighbour_list(x, L, rc, m, cap, k)
+            skin2 = (0.5 * (rc - sigma)) ** 2
+
+            def go(c):
+                y, t, fmax = c
+                return (t < limit) & (fmax > tol) & (jnp.max(jnp.sum(minimum_image(y - x, L) ** 2, -1)) < skin2)
+
+            def body(c):
+                y, t, _ = c
+                f = forces(y, nbr, L, sigma, alpha)
+                return (y + step * sigma * sigma * f) % L, t + 1, jnp.max(jnp.abs(f))
+
+            y, t, fmax = jax.lax.while_loop(go, body, (x, jnp.int32(0), jnp.asarray(jnp.inf, x.dtype)))
+            return y, t, fmax, occ, most
+
+        _SIMS[key] = jax.jit(seg)
+    return _SIMS[key]
+
+
+def quench(x, L: float, sigma: float, alpha: int = 2, step: float = 0.05, tol: float = 1e-9,
+           max_steps: int = 100000, skin: float = 0.3) -> dict:
+    """Gradient descent x ← x + step σ² F(x) (full batch, no noise) from ``x`` (N, 3) to the
+    nearest energy minimum, until max_i |F_i| < ``tol`` or ``max_steps``; the Verlet list
+    (cut-off σ + skin) is rebuilt whenever some particle moved more than skin/2. GD is stable for
+    step σ² λ_max < 2 (λ_max ≲ 2 × contacts per particle / σ² at α = 2). Returns the minimum
+    ``x``, its ``energy``, ``max_force`` and ``steps``."""
+    import jax.numpy as jnp
+
+    x = jnp.asarray(x)
+    n = x.shape[0]
+    rc = float(sigma + skin)
+    m = cell_count(L, rc)
+    cap, k = default_capacities(n, L, rc, 0.0, 0.0)
+    seg = _quench_fn(n, m, cap, k, int(alpha))
+    done, fmax = 0, float("inf")
+    while done < max_steps and fmax > tol:
+        x, t, fm, occ, most = seg(x, L, rc, sigma, step, tol, max_steps - done)
+        check_capacity(occ, most, cap, k)
+        done, fmax = done + int(t), float(fm)
+    nbr = neighbour_list(x, L, rc, m, cap, k)[0]
+    return dict(x=np.asarray(x), energy=float(energy(x, nbr, L, sigma, alpha)), max_force=fmax, steps=done)
+
+
+def hessian(x, L: float, sigma: float, alpha: int = 2) -> np.ndarray:
+    """The 3N × 3N Hessian of E = Σ_{i<j} h_ij^α/α (NumPy, all pairs; N up to a few 10³).
+    Per overlapping pair, with unit vector n = d_ij/r_ij, E' = −h^{α−1}/σ and
+    E'' = (α−1) h^{α−2}/σ²: the block K = E'' n nᵀ + (E'/r)(I − n nᵀ) enters H_ii and H_jj
+    with + and H_ij, H_ji with −. At a minimum of the harmonic energy the three global
+    translations and each rattler (a particle without contacts) give exact zero modes."""
+    x = np.asarray(x, float)
+    n = x.shape[0]
+    i, j = np.triu_indices(n, 1)
+    d = x[i] - x[j]
+    d -= L * np.round(d / L)
+    r = np.sqrt(np.sum(d * d, 1))
+    on = r < sigma
+    i, j, d, r = i[on], j[on], d[on], r[on]
+    h = 1.0 - r / sigma
+    e1, e2 = -h ** (alpha - 1) / sigma, (alpha - 1) * h ** (alpha - 2) / sigma ** 2
+    u = d / r[:, None]
+    nn = u[:, :, None] * u[:, None, :]
+    K = e2[:, None, None] * nn + (e1 / r)[:, None, None] * (np.eye(3) - nn)
+    H = np.zeros((n, 3, n, 3))
+    np.add.at(H, (i, slice(None), i), K.transpose(0, 1, 2))
+    np.add.at(H, (j, slice(None), j), K)
+    np.add.at(H, (i, slice(None), j), -K)
+    np.add.at(H, (j, slice(None), i), -K)
+    return H.reshape(3 * n, 3 * n)
+
+
+def hessian_spectrum(x, L: float, sigma: float, alpha: int = 2) -> np.ndarray:
+    """Eigenvalues (ascending) of :func:`hessian` (dense ``eigvalsh``)."""
+    return np.linalg.eigvalsh(hessian(x, L, sigma, alpha))
