@@ -94,8 +94,9 @@ class Config(StudyConfig):
             raise QShockInputError("--config: need label_noise >= 0, noise_ratio > 0, pe_glassy > 0")
         if not 0 < self.window <= 1 or self.depth < 3 or self.width < 2 or self.d_out < 1:
             raise QShockInputError("--config: need 0 < window <= 1, depth >= 3, width >= 2, d_out >= 1")
-        if self.fp_cells < 8 or self.fp_paths < 100 or self.langevin_paths < 1:
-            raise QShockInputError("--config: need fp_cells >= 8, fp_paths >= 100, langevin_paths >= 1")
+        if self.fp_cells < 8 or not (self.fp_paths == 0 or self.fp_paths >= 100) or self.langevin_paths < 0:
+            raise QShockInputError("--config: need fp_cells >= 8, fp_paths = 0 (no SDE ensemble) or >= 100, "
+                                   "langevin_paths >= 0 (0: no Langevin comparison)")
 
 
 def _langevin_item(p, items, seeds):
@@ -103,7 +104,7 @@ def _langevin_item(p, items, seeds):
     it = items[0]
     shape = tuple(it["shapes"][1])
     out = []
-    for r in it["runs"]:
+    for r in it["runs"] if p.langevin_paths > 0 else []:
         if r["seed"] != seeds[0] or not r["finite"]:
             continue
         n_pts = int(p.n_log) + 1
@@ -139,23 +140,28 @@ def _fp_item(p):
                                                                                     / (2 * D)), fr)
     w = fr * g.cell_volume
     ex /= np.sum(ex * w)
-    keys = jax.random.split(jax.random.PRNGKey(11), int(p.fp_paths))
-    run = jax.jit(jax.vmap(lambda k: simulate_dyson(k, jnp.array([1.5, 0.5]), lambda s: s, 0.5, 2.0, 2, 2,
-                                                    7.5, 0.002, 5)[1]))
-    s = np.asarray(run(keys))[:, 1:].reshape(-1, 2)
     h = g.dx[0]
-    edges = np.asarray(g.faces(0))
+    centres = np.asarray(g.centres(0))
     marg = [np.sum(rho * w, axis=1) / h, np.sum(rho * w, axis=0) / h]
     marg_ex = [np.sum(ex * w, axis=1) / h, np.sum(ex * w, axis=0) / h]
-    hist = [np.histogram(s[:, i], edges, density=True)[0] for i in range(2)]
-    # statistical error of the SDE marginals (binomial, samples decorrelated)
-    se = [np.sqrt(np.maximum(mg * h * (1 - mg * h), 1e-300) / s.shape[0]) / h for mg in marg]
-    z = [float(np.max(np.abs(hist[i] - marg[i])[marg[i] * h * s.shape[0] > 20]
-                      / se[i][marg[i] * h * s.shape[0] > 20])) for i in range(2)]
+    hist, z, mean_sde, n_s = None, None, None, 0
+    if p.fp_paths > 0:
+        keys = jax.random.split(jax.random.PRNGKey(11), int(p.fp_paths))
+        run = jax.jit(jax.vmap(lambda k: simulate_dyson(k, jnp.array([1.5, 0.5]), lambda s: s, 0.5, 2.0, 2, 2,
+                                                        7.5, 0.002, 5)[1]))
+        s = np.asarray(run(keys))[:, 1:].reshape(-1, 2)  # t = 3, 4.5, 6, 7.5: decorrelated (relaxation time 1)
+        n_s, mean_sde = int(s.shape[0]), s.mean(0)
+        hist = [np.histogram(s[:, i], np.asarray(g.faces(0)), density=True)[0] for i in range(2)]
+        # statistical error of the SDE marginals (binomial), over bins with > 20 expected samples
+        z = []
+        for i in range(2):
+            sel = marg[i] * h * n_s > 20
+            se = np.sqrt(marg[i] * h * (1 - marg[i] * h) / n_s) / h
+            z.append(float(np.max(np.abs(hist[i] - marg[i])[sel] / se[sel])))
     return dict(cells=n, D=D, box=L, l1_fp_vs_analytic=float(np.sum(np.abs(rho - ex) * w)),
-                mass=float(np.sum(rho * w)), residual=info["residual"], centres=np.asarray(g.centres(0)),
-                marg_fp=marg, marg_analytic=marg_ex, marg_sde=hist, max_z_sde=z, n_samples=int(s.shape[0]),
-                mean_sde=s.mean(0), mean_fp=[float(np.sum(marg[i] * np.asarray(g.centres(0))) * h) for i in range(2)],
+                mass=float(np.sum(rho * w)), residual=info["residual"], centres=centres,
+                marg_fp=marg, marg_analytic=marg_ex, marg_sde=hist, max_z_sde=z, n_samples=n_s,
+                mean_sde=mean_sde, mean_fp=[float(np.sum(marg[i] * centres) * h) for i in range(2)],
                 wall=time.perf_counter() - t0)
 
 
@@ -229,7 +235,8 @@ def _summary(p, items, table, col, lang, fp):
                       stationary_over_window=med([x["stationary_over_window"] for x in pts]),
                       beta_sim=med([x["surmise_sim"]["beta"] for x in pts]),
                       window_kappa=med([x["window_kappa"] for x in pts]), clamped=int(sum(x["clamped"] for x in pts))),
-        fp=dict(l1=fp["l1_fp_vs_analytic"], mass_err=abs(fp["mass"] - 1.0), max_z_sde=max(fp["max_z_sde"]),
+        fp=dict(l1=fp["l1_fp_vs_analytic"], mass_err=abs(fp["mass"] - 1.0),
+                max_z_sde=max(fp["max_z_sde"]) if fp["max_z_sde"] else None,
                 cells=fp["cells"], n_samples=fp["n_samples"]),
         wall=dict(train={f"B{it['batch']}": it["wall"] for it in items}, langevin=lang["wall"], fp=fp["wall"]),
         n_runs=int(sum(len(it["runs"]) for it in items)))

@@ -206,7 +206,7 @@ def langevin_compare(run, shape, key_seed: int, paths: int, t1: float, dt: float
     width_sim = np.mean([_detrended_std(c) for c in chunks], axis=0)
     mean_obs = np.asarray(run["layers"][1]["sbar"], float)
     width_obs = np.asarray(run["layers"][1]["width_i"], float)
-    sp_sim = np.concatenate([dyson.unfold_spacings(x ** 2) for x in s.reshape(-1, s.shape[-1])[::7]])
+    sp_sim = np.concatenate([dyson.unfold_pooled(path[::5]) for path in s])  # as the SGD window: one fit per path
     return dict(ok=True, clamped=clamped, kappa_bar=kbar, varsigma2=vs, T=float(run["temp"]),
                 window_kappa=kbar * window_tau, width_sim_stationary=width_stat,
                 stationary_over_window=float(np.median(width_stat / np.maximum(width_sim, 1e-12))),

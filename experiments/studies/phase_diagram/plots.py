@@ -104,7 +104,7 @@ def scaling_figure(run_dir, doc, formats):
             ax.step(c, cnt / (cnt.sum() * (e[1] - e[0])), where="mid", color=col, label=lab)
     ax.plot(c, surmise_pdf(c, 1.0), "k--", lw=0.8, label="GOE surmise")
     ft = h["fit_trained"] or {}
-    ax.set_title(f"unfolded spacings of W₂ᵀW₂: β = {ft.get('beta', float('nan')):.2f}, "
+    ax.set_title(f"unfolded spacings of W₂'s singular values: β = {ft.get('beta', float('nan')):.2f}, "
                  f"KS(GOE) = {ft.get('ks_goe', float('nan')):.3f}", fontsize=8)
     ax.set(xlabel="s / ⟨s⟩", ylabel="density")
     ax.legend(fontsize=7)
@@ -140,20 +140,27 @@ def langevin_figure(run_dir, doc, formats):
                 ax.set(xscale="log", yscale="log")
         ax.set(xlabel=f"SGD: {lab}", ylabel=f"Dyson SDE: {lab}")
     sm = doc["summary"]["langevin"]
-    axes[0][0].set_title(f"W₂, seed 0: median rel. mean error {sm['mean_rel_err'] or float('nan'):.3g}", fontsize=8)
-    axes[0][1].set_title(f"median width ratio SDE/SGD {sm['width_ratio'] or float('nan'):.3g}", fontsize=8)
+    axes[0][0].set_title(f"W₂, seed 0: median rel. mean error {_num(sm['mean_rel_err']):.3g}", fontsize=8)
+    axes[0][1].set_title(f"median width ratio SDE/SGD (same window) {_num(sm['width_ratio']):.3g}", fontsize=8)
     if fp is not None:
         c = arr(fp["centres"])
         for i, ax in enumerate((axes[1][0], axes[1][1])):
             ax.plot(c, arr(fp["marg_analytic"][i]), "k-", lw=1, label="analytic ∝ |s₁²−s₂²|e^{−U/D}")
             ax.plot(c, arr(fp["marg_fp"][i]), "--", color=COLORS[0], label="Fokker–Planck (FV)")
-            ax.step(c, arr(fp["marg_sde"][i]), where="mid", color=COLORS[1], lw=0.8, label="SDE ensemble")
+            if fp["marg_sde"] is not None:
+                ax.step(c, arr(fp["marg_sde"][i]), where="mid", color=COLORS[1], lw=0.8, label="SDE ensemble")
             ax.set(xlabel=f"s{i + 1}", ylabel="marginal density")
             ax.legend(fontsize=6)
         axes[1][0].set_title(f"2×2 chamber: L1(FV, analytic) = {fp['l1_fp_vs_analytic']:.2g} on {fp['cells']}² cells",
                              fontsize=8)
-        axes[1][1].set_title(f"SDE vs FV: max |z| = {max(fp['max_z_sde']):.2f} ({fp['n_samples']} samples)", fontsize=8)
+        if fp["max_z_sde"]:
+            axes[1][1].set_title(f"SDE vs FV: max |z| = {max(fp['max_z_sde']):.2f} ({fp['n_samples']} samples)",
+                                 fontsize=8)
     return save(fig, figure_stem(run_dir)("phase_langevin"), formats)
+
+
+def _num(v):
+    return float("nan") if v is None else float(v)
 
 
 def trajectory_figure(run_dir, doc, formats):
@@ -197,7 +204,7 @@ def _fmt(v, d=3):
 
 def write_doc_data(run_dir: str, dest: str) -> list:
     """``table.txt`` (the study table), ``summary.md`` (headline numbers), ``boundaries.md``,
-    ``config.txt``, all from ``run_dir/results.json``."""
+    ``config.txt`` and ``results_slim.json``, all from ``run_dir/results.json``."""
     from ..stats import text_table
 
     with open(os.path.join(run_dir, "results.json")) as f:
@@ -221,7 +228,7 @@ def write_doc_data(run_dir: str, dest: str) -> list:
         f"| width ∝ T^α, noise-phase runs | α = {_fmt(wn['alpha'])} ± {_fmt(wn['alpha_se'], 2)} (n = {wn['n']}) |",
         "| MP at init, KS (W₂, pooled per σ_w²; Gaussian reference of equal size) | "
         + "; ".join(f"σ_w²={k}: {v['ks']:.3f} ({v['ks_gaussian_reference']:.3f})" for k, v in mp.items()) + " |",
-        f"| GOE surmise β of trained W₂ᵀW₂ spacings (median over points, IQR) | {_fmt(su['beta_median'])} "
+        f"| GOE surmise β of unfolded W₂ singular-value spacings in the window (median over points, IQR) | {_fmt(su['beta_median'])} "
         f"[{', '.join(_fmt(q) for q in su['beta_q'] or [])}] |",
         f"| pooled spacings: β trained / at init | {_fmt((pooled['trained'] or {}).get('beta'))} / "
         f"{_fmt(pooled['init']['beta'])} (KS to GOE {_fmt((pooled['trained'] or {}).get('ks_goe'))} / "
@@ -233,7 +240,7 @@ def write_doc_data(run_dir: str, dest: str) -> list:
         f"| Langevin: surmise β of simulated spacings | {_fmt(lg['beta_sim'])} |",
         f"| 2×2 Fokker–Planck vs analytic Dyson density (L1, {fp['cells']}² cells) | {fp['l1']:.3g} "
         f"(mass error {fp['mass_err']:.1e}) |",
-        f"| 2×2 SDE ensemble vs FP marginals: max |z| | {fp['max_z_sde']:.2f} ({fp['n_samples']} samples) |",
+        f"| 2×2 SDE ensemble vs FP marginals: max |z| | {_fmt(fp['max_z_sde'])} ({fp['n_samples']} samples) |",
         f"| wall time (2 shared cores) | training {', '.join(f'{k}: {v:.0f} s' for k, v in sm['wall']['train'].items())}; "
         f"Langevin {sm['wall']['langevin']:.0f} s; FP {sm['wall']['fp']:.0f} s; whole invocation "
         f"{doc['wall_time'] / 60:.1f} min |",
@@ -246,4 +253,19 @@ def write_doc_data(run_dir: str, dest: str) -> list:
             f.write(f"| {k} | {' '.join(v['phases'])} | {'; '.join(v['changes']) or '-'} |\n")
     with open(paths[3], "w") as f:
         f.write(f"quick={doc['quick']} seeds={doc['seeds']} " + " ".join(f"{k}={v}" for k, v in p.items()) + "\n")
+    paths.append(os.path.join(dest, "results_slim.json"))
+    with open(paths[-1], "w") as f:
+        json.dump(_slim(doc), f, indent=0)
     return paths
+
+
+def _slim(doc):
+    """``results.json`` without the per-run trajectories and per-value arrays (what notebook 05 reads)."""
+    heavy = {"traj_top", "loss_curve", "s_init", "s_last", "width_i", "kappa", "mu", "varsigma2", "init_sv"}
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k not in heavy}
+        if isinstance(x, list):
+            return [strip(v) for v in x]
+        return x
+    return strip({k: v for k, v in doc.items() if k != "table"})
