@@ -18,6 +18,7 @@ import time
 from collections import OrderedDict
 
 MODULES = ("fv", "spectral", "training", "particles", "ray")
+MODULES = MODULES + ("monitor",)  # ShockMonitor overhead (issue 11)
 MODULES = MODULES + ("scale",)  # sharded solves, compile cache, ensembles (issue 14)
 
 

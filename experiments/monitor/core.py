@@ -109,8 +109,9 @@ class ShockMonitor:
         params_or_model: the parameters (a pytree of arrays) or an equinox model (its array
             leaves are the parameters; ``loss_fn`` then receives the model).
         symmetries: list of ``Translation``/``Scale``/``Rescale``/``GL`` (by parameter paths).
-        every: observation interval (steps); the default 500 with ``lanczos_iters=10`` keeps the
-            cost under 10 % of training on the lab's models (``benchmarks/bench_monitor.py``). lr, weight_decay: used when ``opt_state`` does not
+        every: observation interval (steps). Default: 500 (1 + G) with G the number of ``Scale``
+            groups (a measurement runs 1 + G Lanczos loops of ``lanczos_iters`` = 10), which keeps
+            the cost under 10 % of training on the lab's models (``benchmarks/bench_monitor.py``). lr, weight_decay: used when ``opt_state`` does not
             carry them (``optax.inject_hyperparams``). momentum: heavy-ball β (for a TraceState).
         optimizer: ``"auto"`` (from ``opt_state``), ``"sgd"``, ``"momentum"`` or ``"adam"``.
         b1, b2, eps: Adam constants (the preconditioner and its edge).
@@ -118,13 +119,13 @@ class ShockMonitor:
         raw: also measure the raw sharpness. Further keyword arguments go to :class:`Forecaster`.
     """
 
-    def __init__(self, loss_fn, params_or_model, symmetries=(), every: int = 500, lr: float | None = None,
+    def __init__(self, loss_fn, params_or_model, symmetries=(), every: int | None = None, lr: float | None = None,
                  weight_decay: float | None = None, momentum: float = 0.9, optimizer: str = "auto",
                  b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, lanczos_iters: int = 10, key=None,
                  raw: bool = False, **forecast_kw):
         if not callable(loss_fn):
             raise QShockInputError("ShockMonitor: loss_fn must be callable as loss_fn(params, batch)")
-        if not (isinstance(every, (int, np.integer)) and every >= 1):
+        if every is not None and not (isinstance(every, (int, np.integer)) and every >= 1):
             raise QShockInputError(f"ShockMonitor: every must be a positive integer, got {every!r}")
         if lr is not None and not (math.isfinite(lr) and lr > 0):
             raise QShockInputError(f"ShockMonitor: lr must be > 0, got {lr!r}")
@@ -132,7 +133,9 @@ class ShockMonitor:
             raise QShockInputError(f"ShockMonitor: lanczos_iters must be >= 2, got {lanczos_iters!r}")
         params, self.static = eqx.partition(params_or_model, eqx.is_array)
         self.sym = FlatSymmetries(params, symmetries)
-        self.loss_fn, self.every, self.lr, self.wd = loss_fn, int(every), lr, weight_decay
+        n_scale = int(self.sym.scale_masks.shape[0])
+        self.every = int(every) if every is not None else 500 * (1 + n_scale)
+        self.loss_fn, self.lr, self.wd = loss_fn, lr, weight_decay
         self.momentum, self.optimizer, self.b1, self.b2, self.eps = float(momentum), optimizer, b1, b2, eps
         self.iters, self.raw = int(lanczos_iters), bool(raw)
         self.key = jax.random.PRNGKey(0) if key is None else key
