@@ -39,7 +39,7 @@ from .driver import StudyConfig, StudyResult
 from .figures_common import arr, figure_stem
 from .stats import fmt
 
-__all__ = ["NAME", "Config", "run", "figures", "oscillator_solution"]
+__all__ = ["NAME", "Config", "run", "figures", "oscillator_solution", "write_doc_data", "headline"]
 
 NAME = "conservation"
 ALIASES = ()
@@ -323,4 +323,18 @@ def write_doc_data(run_dir: str, dest: str) -> list:
               f"{doc['wall_time'] / 60:.1f} min on 2 shared cores."]
     with open(paths[1], "w") as f:
         f.write("\n".join(lines) + "\n")
+    paths.append(os.path.join(dest, "headline.md"))
+    with open(paths[2], "w") as f:
+        f.write(headline(doc) + "\n")
     return paths
+
+
+def headline(doc: dict) -> str:
+    """One line for the README's studies block: worst discrete, continuous and gradient-flow errors."""
+    s = doc["summary"].values()
+    worst = lambda k: max(d[k] for d in s)  # noqa: E731
+    vals = lambda k: "{" + ", ".join(f"{v:g}" for v in sorted({it[k] for it in doc["items"]})) + "}"  # noqa: E731
+    return (f"**conservation** ({len(doc['items'])} runs: η ∈ {vals('lr')}, λ ∈ {vals('weight_decay')}, β ∈ "
+            f"{vals('momentum')}; scale, rescale and translation laws): the discrete laws hold to {worst('discrete_max_rel'):.1g} (relative), the modified-flow / "
+            f"damped-oscillator laws to {worst('continuous_max_rel'):.2g} (at most {worst('continuous_over_eta_lambda'):.3g} ηλ); "
+            f"plain gradient flow misses by up to {worst('gradient_flow_final_rel'):.2g}.")
