@@ -44,7 +44,7 @@ def test_scores_are_causal_and_cut_at_the_first_nonfinite_loss():
     loss = [1.0] * 30 + [5.0] + [1.0] * 10 + [float("nan")] + [1.0] * 8
     ev, end = M._events(loss, 6.0)
     assert ev.tolist() == [30.0, 41.0] and end == 42
-    run = dict(obs_steps=[0, 10, 20, 30, 40, 50], predicted=[None, 60, 35, 30, 45, None], raw=[0.1] * 6,
+    run = dict(obs_steps=[0, 10, 20, 30, 40, 50], predicted=[None, 60, 35, 30, 45, None], raw=[0.1] * 6, ratio=[1.0] * 6,
                loss=loss, grad_norm=[1.0] * 50)
     sc = M._scores(run, M.Config(), end)
     assert sc["monitor"][0].tolist() == [0, 10, 20, 30, 40]

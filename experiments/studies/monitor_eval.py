@@ -16,7 +16,9 @@ Predictors, each an alarm rule "score ≥ threshold" at its evaluation points:
 
 * ``monitor``:   at observations, score = −(forecast step − k) (alarm: an instability forecast
                  within θ steps);
-* ``raw-sharpness``: at observations, η λ_max(H) / 2 (raw sharpness against 2/η);
+* ``quotient-ratio``: at observations, η_eff·λ_q / 2 (the monitor's distance to the edge alone);
+* ``raw-sharpness``: at observations, η λ_max(H) / 2 (raw sharpness against 2/η: the
+                 raw-coordinate version of ``quotient-ratio``);
 * ``grad-growth``:   every step, ‖g_k‖ / median ‖g‖ over the previous ``ref_window`` steps;
 * ``loss-z``:        every step, the robust z-score of the loss against the previous
                      ``ref_window`` steps (the event detector itself: lead time 0 by construction);
@@ -48,9 +50,10 @@ __all__ = ["NAME", "Config", "run", "figures", "PREDICTORS", "parse_setting", "e
 NAME = "monitor-eval"
 ALIASES = ()
 DATA = {"mlp": "digits", "cnn": "mnist1d"}
-PREDICTORS = ("monitor", "raw-sharpness", "grad-growth", "loss-z", "constant")
+PREDICTORS = ("monitor", "quotient-ratio", "raw-sharpness", "grad-growth", "loss-z", "constant")
 GRIDS = {"monitor": -np.asarray([0, 2, 5, 10, 20, 35, 50, 75, 100, 150, 200, 300, 500, 1000], float),
          "raw-sharpness": np.asarray([0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.4, 1.7, 2.0, 3.0]),
+         "quotient-ratio": np.asarray([0.5, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.4, 1.7, 2.0, 3.0]),
          "grad-growth": np.asarray([1.1, 1.2, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0]),
          "loss-z": np.asarray([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 12.0]),
          "constant": np.asarray([0.0])}
@@ -170,6 +173,7 @@ def _scores(run, p, end):
     keep = k < end
     pred = arr(run["predicted"])
     out = {"monitor": (k[keep], -(pred - k)[keep]), "raw-sharpness": (k[keep], arr(run["raw"])[keep]),
+           "quotient-ratio": (k[keep], arr(run["ratio"])[keep] / 2.0),
            "constant": (k[keep], np.zeros(int(keep.sum())))}
     loss, g = arr(run["loss"])[:end], arr(run["grad_norm"])[:end]
     steps = np.arange(end, dtype=float)
