@@ -20,6 +20,7 @@ from collections import OrderedDict
 MODULES = ("fv", "spectral", "training", "particles", "ray")
 MODULES = MODULES + ("monitor",)  # ShockMonitor overhead (issue 11)
 MODULES = MODULES + ("scale",)  # sharded solves, compile cache, ensembles (issue 14)
+MODULES = MODULES + ("charts",)  # IMEX viscosity on charts, S² transforms (issue 15)
 
 
 def _fmt(v):
