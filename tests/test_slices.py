@@ -178,3 +178,22 @@ def test_chart_of_every_lab_model_through_its_trainer(model, data, kw):
     np.testing.assert_allclose(c.metric, np.eye(1), atol=1e-12)
     assert abs(float(c.loss[8]) - float(loss(c.origin))) < 1e-10  # the origin is the centre cell
     assert abs(float(loss(c.origin)) - float(loss(theta))) < 1e-8  # the section point is the same function
+
+
+def test_extent_fn_widens_the_box_before_the_grid_is_evaluated():
+    # extent_fn sees the default half-widths and grad_var; the grid values are those of the new box
+    A = jnp.diag(jnp.array([3.0, 2.0, 1.0]))
+    loss = lambda t: 0.5 * t @ A @ t  # noqa: E731
+    seen = {}
+
+    def fn(e, gv):
+        seen["e"] = np.asarray(e).copy()
+        return 1.5 * e
+
+    c = loss_chart(loss, jnp.array([0.1, 0.2, 0.3]), m=1, n=9, key=jax.random.PRNGKey(0), extent_fn=fn)
+    c0 = loss_chart(loss, jnp.array([0.1, 0.2, 0.3]), m=1, n=9, key=jax.random.PRNGKey(0))
+    np.testing.assert_allclose(np.asarray(c.extent), 1.5 * np.asarray(c0.extent), rtol=1e-14)
+    np.testing.assert_allclose(seen["e"], np.asarray(c0.extent), rtol=1e-14)
+    x = np.asarray(c.grid().centres(0))
+    want = [float(loss(c.origin + xi * c.directions[0])) for xi in x]
+    np.testing.assert_allclose(np.asarray(c.loss), want, rtol=1e-12)

@@ -278,12 +278,15 @@ def unit_solve(kind: str, grid, u0, ts, *, nu: float = 0.0, scheme: str = "weno5
     differences of U) are the same numbers, the CFL steps are the same fractions of the output
     intervals and WENO's ε acts on the same smoothness indicators: the result equals the direct
     ``solve`` up to rounding. The compiled stepper depends only on (kind, shape, Δx_a/h,
-    len(ts), scheme, cfl, ν'); the output times are traced. Returns a :class:`Solution` on
-    ``grid`` in the original units."""
+    len(ts), scheme, cfl, ν') — ν' rounded to 12 significant digits, so that charts whose box
+    was chosen for one ν' (``slices.loss_chart(extent_fn=...)``) share it despite the rounding of
+    Δx; the output times are traced. Returns a :class:`Solution` on ``grid`` in the original
+    units."""
     h = float(grid.dx[0])
     spacing = tuple(float(d) / h for d in grid.dx)
     ts = np.asarray(ts, float)
-    run = _unit_stepper(kind, tuple(grid.shape), spacing, int(ts.size), scheme, float(cfl), float(nu) / h)
+    nu_unit = float(f"{float(nu) / h:.12g}")  # 12 digits: charts built for one ν' share the stepper
+    run = _unit_stepper(kind, tuple(grid.shape), spacing, int(ts.size), scheme, float(cfl), nu_unit)
     u0 = np.asarray(u0, float)
     us, p, n, status, s_bad = run(jnp.asarray(u0 / h if kind == "hj" else u0), jnp.asarray(ts / h))
     if int(status) != 0:

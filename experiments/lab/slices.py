@@ -270,7 +270,7 @@ def _check_inputs(theta, m, which, n, lr, batch_loss_fn, batches, key, lanczos_i
 def loss_chart(loss_fn: Callable, theta, *, symmetries=None, m: int = 1, which: str = "top", n: int = 65,
                lr: float | None = None, batch_loss_fn: Callable | None = None, batches=None, key=None,
                lanczos_iters: int = 20, raw: bool = False, extent=None, batch_size: int | None = None,
-               chunk: int = 256) -> LossChart:
+               chunk: int = 256, extent_fn: Callable | None = None) -> LossChart:
     """The quotient (or, with ``raw=True``, raw) loss chart of the checkpoint ``theta``.
 
     Args:
@@ -287,6 +287,8 @@ def loss_chart(loss_fn: Callable, theta, *, symmetries=None, m: int = 1, which: 
         extent: half-widths (scalar or (m,)); ``None``: :func:`chart_extent`.
         batch_size: B for ``grad_var`` (default: leading size of the first batch leaf).
         chunk: points per ``vmap`` chunk of the grid evaluation.
+        extent_fn: optional ``(e, grad_var) -> e'`` applied to the half-widths before the grid is
+            evaluated (e.g. to widen the box so that a solve on it reuses a compiled stepper).
 
     Raises:
         QShockInputError: bad input (named), before any work.
@@ -314,6 +316,8 @@ def loss_chart(loss_fn: Callable, theta, *, symmetries=None, m: int = 1, which: 
         e = chart_extent(gc, lam, gv, lr, float(loss0))
     else:
         e = np.broadcast_to(np.asarray(extent, float), (m,)).copy()
+    if extent_fn is not None:
+        e = np.broadcast_to(np.asarray(extent_fn(e, np.asarray(gv, float)), float), (m,)).copy()
     metric = D @ D.T
     chart = LossChart(origin, D, lam, metric, jnp.asarray(e, theta.dtype), int(n), None, None, gv, not raw,
                       gradient=gc, info={})
