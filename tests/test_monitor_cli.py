@@ -63,6 +63,14 @@ def test_train_monitor_writes_forecasts(tmp_path):
     assert m.returncode == 0, m.stderr
     assert sum(line.startswith("step ") for line in m.stdout.splitlines()) == 10
     assert os.path.isfile(out / "figures" / "monitor.png")
+    # a run without observations.jsonl is forecast from metrics.nc: the same η_eff·λ_q (steps < 20)
+    live = [line for line in m.stdout.splitlines() if line.startswith("step ") and not line.startswith("step      20")]
+    os.rename(out / "observations.jsonl", tmp_path / "obs.jsonl")
+    m2 = _run(["monitor", str(out)])
+    assert m2.returncode == 0, m2.stderr
+    again = [line for line in m2.stdout.splitlines() if line.startswith("step ") and not line.startswith("step      20")]
+    ratio = lambda line: float(line.split("η_eff·λ_q ")[1].split()[0])  # noqa: E731
+    assert sorted(map(ratio, again)) == sorted(map(ratio, live)) and len(live) == 8
 
 
 WRITER = r"""

@@ -112,7 +112,7 @@ class _Source:
             steps = state["obs_steps"]
         recs = records_from_run(self.run_dir, self.cfg, obs, steps, sm)
         self.ended = done
-        new = recs[self.seen:] if not done else [r for r in recs if True][self.seen:]
+        new = recs[self.seen:]  # forecasts are causal: earlier records do not change as the run grows
         self.seen = len(recs)
         return sorted(new, key=lambda r: (r["step"], r["seed"]))
 

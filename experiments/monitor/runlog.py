@@ -81,8 +81,9 @@ def read_records(run_dir: str, offset: int = 0):
         except json.JSONDecodeError:
             continue
         if r.get("end"):
-            ended = True
+            ended = True  # a resumed run appends after an earlier end marker
             continue
+        ended = False
         out.append({k: _unjson(v) for k, v in r.items()})
     return out, offset + end, ended
 
@@ -140,18 +141,21 @@ def monitor_figure(records, path: str, title: str = "") -> str:
         loss = np.asarray([r.get("loss", math.nan) for r in rs], float)
         a0.plot(k, np.where(loss > 0, loss, np.nan), color=c, lw=0.9, label=f"seed {s}")
         a1.plot(k, np.asarray([r.get("ratio", math.nan) for r in rs], float), "o-", ms=2, color=c, lw=0.9)
-        y = 0.25
-        for r in rs:
-            if r.get("warning") and math.isfinite(r.get("predicted_step", math.inf)):
+        for j, r in enumerate(w for w in rs if w.get("warning") and math.isfinite(w.get("predicted_step", math.inf))):
+            y = 0.15 + 0.12 * (j % 5) + 0.03 * i  # staggered rows below the fold line
+            if r["predicted_step"] > r["step"]:
                 a1.annotate("", xy=(r["predicted_step"], y), xytext=(r["step"], y),
                             arrowprops=dict(arrowstyle="->", lw=0.6, color=c))
-                y = 0.25 + 0.1 * ((y / 0.1) % 4)
+            else:  # "at the edge now": a tick at the step
+                a1.plot([r["step"]], [y], "|", color=c, ms=5)
     a0.set(ylabel="loss", yscale="log", title=title)
     if seeds:
         a0.legend(fontsize=7)
     a1.axhline(1.0, color="0.5", ls=":", lw=0.8, label="fold (η_eff·λ_q = 1)")
     a1.axhline(2.0, color="k", ls="--", lw=0.8, label="edge (η_eff·λ_q = 2)")
     a1.set(xlabel="step", ylabel="η_eff · λ_q")
+    a1.set_title("warnings: arrows from the step made to the step forecast (| : at the edge now)", fontsize=7)
+    a1.set_ylim(bottom=0.0)
     a1.legend(fontsize=7)
     atomic_savefig(fig, path, bbox_inches="tight", dpi=110)
     plt.close(fig)
@@ -214,7 +218,8 @@ class LabMonitor:
         """Write ``forecasts.nc`` and the end marker; returns the forecasts path."""
         if not self.run_dir:
             return None
-        path = write_forecasts(os.path.join(self.run_dir, FORECASTS_FILE), self.records)
+        every = read_records(self.run_dir)[0]  # all observations, those before a --resume included
+        path = write_forecasts(os.path.join(self.run_dir, FORECASTS_FILE), every)
         append_records(self.run_dir, [{"end": True}])
         return path
 
