@@ -174,6 +174,7 @@ BENCH_TABLES = {
     "profile: one 2-D eikonal": "profile_eikonal", "spectral Burgers": "spectral", "training throughput": "training",
     "particles": "particles", "ray sweep": "ray", "ray overhead": "ray",
     "fv benchmark environment": None,
+    "scale:": "scale",
 }
 
 
