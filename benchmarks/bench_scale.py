@@ -13,8 +13,10 @@
 * Compilation cache: two identical ``qshock solve`` invocations with an empty persistent cache
   (``QSHOCK_CACHE_DIR``), wall time of each.
 
-Timings are the best of 3 after a warm-up (``jax.block_until_ready``); other work shares the cores,
-so absolute numbers vary; ratios within one run are the numbers to compare.
+Timings are the best of 7 after a warm-up (``jax.block_until_ready``), the sharded run and its
+one-device reference timed in turn in the same process; other work shares the cores, so absolute
+numbers vary; the ratios are the numbers to compare. Spectral times per step are differences of a
+5S- and an S-step solve over 4S (the host set-up of the coefficients cancels).
 Run alone: ``python -m benchmarks.bench_scale`` (writes ``docs/data/bench/scale.md``).
 """
 
@@ -29,7 +31,7 @@ import textwrap
 import time
 
 DEVICES = (1, 2, 4, 8)
-STEPS = 10
+STEPS = 20
 FV_N, FV_BLOCK = 256, 32          # strong: 256 x 256; weak: (32 D) x 256
 SP_N, SP_BLOCK = 128, 16          # spectral strong: 128 x 128; weak: (16 D) x 128
 
@@ -44,37 +46,38 @@ CHILD = textwrap.dedent(r'''
     from qshock.solver.stepping import build_stepper
     from qshock.solver.spectral import solve_spectral
     D, steps, fv_n, fv_block, sp_n, sp_block = (int(a) for a in sys.argv[1:7])
+    REPS = 7
 
-    def best(fn, *a, reps=3):
-        jax.block_until_ready(fn(*a))
-        out = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            jax.block_until_ready(fn(*a))
-            out.append(time.perf_counter() - t0)
-        return min(out)
+    def interleaved(fns):
+        # best of REPS wall times of each thunk, the thunks timed in turn (A B C A B C ...): load
+        # changes on the shared cores hit all of them alike
+        for f in fns:
+            jax.block_until_ready(f())
+        best = [float("inf")] * len(fns)
+        for _ in range(REPS):
+            for i, f in enumerate(fns):
+                t0 = time.perf_counter()
+                jax.block_until_ready(f())
+                best[i] = min(best[i], time.perf_counter() - t0)
+        return best
 
     def fv(nx, ny, mesh):
         g = Grid((0, 0), (2 * np.pi, 2 * np.pi), (nx, ny), "periodic")
         X, Y = (np.asarray(c) for c in g.mesh())
         u0 = jnp.asarray(np.sin(X) * np.cos(Y))
-        eq = HamiltonJacobi(nu=0.01)
-        run, _, _ = build_stepper(eq, g, [0.0, steps * 1e-3], scheme="weno5", method="ssprk3-fixed", dt=1e-3,
-                                  mesh=mesh)
-        return best(jax.jit(run), u0) / steps
+        run, _, _ = build_stepper(HamiltonJacobi(nu=0.01), g, [0.0, steps * 1e-3], scheme="weno5",
+                                  method="ssprk3-fixed", dt=1e-3, mesh=mesh)
+        f = jax.jit(run)
+        return lambda: f(u0)
 
-    def spectral(nx, ny, mesh):
-        """seconds per ETDRK4 step: (time of 5S steps - time of S steps) / 4S (host set-up cancels)"""
+    def spectral(nx, ny, mesh, s):
         g = Grid((0, 0), (2 * np.pi, 2 * np.pi), (nx, ny), "periodic")
         X, Y = (np.asarray(c) for c in g.mesh())
         v0 = np.stack([np.sin(X) * np.cos(Y), np.cos(X)])
-        fn = lambda s: solve_spectral(Burgers(nu=0.05), g, v0, 1e-2, steps_per_output=s, mesh=mesh).u
-        return max(best(fn, 5 * steps) - best(fn, steps), 1e-9) / (4 * steps)
+        return lambda: solve_spectral(Burgers(nu=0.05), g, v0, 1e-2, steps_per_output=s, mesh=mesh).u
 
     def halo(nx, ny):
-        """seconds per step of the ghost exchanges alone (count from tracing one sharded rhs)"""
-        if D == 1:
-            return 0.0, 0
+        # the ghost exchanges of one sharded step alone (their count from tracing one sharded rhs)
         g = Grid((0, 0), (2 * np.pi, 2 * np.pi), (nx, ny), "periodic")
         mesh, names = sh.as_mesh(D, g)
         hg = sh.HaloGrid(g, names, (D, 1))
@@ -86,26 +89,34 @@ CHILD = textwrap.dedent(r'''
         disc = build_rhs(HamiltonJacobi(nu=0.01), hg, Scheme("weno5"), jnp.float64)
         jax.eval_shape(jax.shard_map(lambda u: disc.rhs(u, 0.0), mesh=mesh, in_specs=P("gx"), out_specs=P("gx"),
                                      check_vma=False), jnp.zeros((nx, ny)))
-        sharded = [(w, a) for w, a in calls if a == 0]
-        per_step = 3 * len(sharded)
+        sharded = [(w, a) for w, a in calls if a == 0] * 3  # three SSP-RK3 stages
 
         def exchanges(u):
-            for w, a in sharded * 3:
-                up = pad0(u, w, a)
-                u = u + 1e-30 * (up[:w].sum() + up[-w:].sum())
+            for _ in range(steps):
+                for w, a in sharded:
+                    up = pad0(u, w, a)
+                    u = u + 1e-30 * (up[:w].sum() + up[-w:].sum())
             return u
         f = jax.jit(jax.shard_map(exchanges, mesh=mesh, in_specs=P("gx"), out_specs=P("gx"), check_vma=False))
-        return best(f, jnp.ones((nx, ny))), per_step
+        u = jnp.ones((nx, ny))
+        return (lambda: f(u)), len(sharded)
 
-    # every time is paired with its one-device reference, measured in this process right before it
-    # (the cores are shared: only same-process ratios are comparable)
+    # every sharded time is paired with its one-device reference, timed in turn in this process
     out = {"devices": D}
-    for kind, fn, n, block in (("fv", fv, fv_n, fv_block), ("sp", spectral, sp_n, sp_block)):
-        out[kind + "_strong_1"] = fn(n, n, None)
-        out[kind + "_strong"] = fn(n, n, D) if D > 1 else out[kind + "_strong_1"]
-        out[kind + "_weak_1"] = fn(block, n, None)
-        out[kind + "_weak"] = fn(block * D, n, D) if D > 1 else out[kind + "_weak_1"]
-    out["halo_s"], out["halo_msgs"] = halo(fv_n, fv_n)
+    mesh = None if D == 1 else D
+    fns = [fv(fv_n, fv_n, None), fv(fv_n, fv_n, mesh), fv(fv_block, fv_n, None), fv(fv_block * D, fv_n, mesh)]
+    if D > 1:
+        h, out["halo_msgs"] = halo(fv_n, fv_n)
+        fns.append(h)
+    t = [x / steps for x in interleaved(fns)]
+    out.update(fv_strong_1=t[0], fv_strong=t[1], fv_weak_1=t[2], fv_weak=t[3], halo_s=t[4] if D > 1 else 0.0)
+    sp = []
+    for nx in (sp_n, sp_block):
+        for m in (None, mesh):
+            sp += [spectral(nx, sp_n, m, steps), spectral(nx, sp_n, m, 5 * steps)]
+    t = interleaved(sp)
+    per = [max(t[2 * i + 1] - t[2 * i], 1e-9) / (4 * steps) for i in range(4)]
+    out.update(sp_strong_1=per[0], sp_strong=per[1], sp_weak_1=per[2], sp_weak=per[3])
     print(json.dumps(out))
 ''')
 
@@ -117,15 +128,6 @@ ENSEMBLE = textwrap.dedent(r'''
     from qshock.solver.stepping import build_stepper
     members, n, steps = 1000, 128, 20
 
-    def best(fn, x, reps=3):
-        jax.block_until_ready(fn(x))
-        ts = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            jax.block_until_ready(fn(x))
-            ts.append(time.perf_counter() - t0)
-        return min(ts)
-
     def stepper(cells):
         g = Grid(0, 2 * np.pi, cells, "periodic")
         run, _, _ = build_stepper(Burgers(nu=0.01), g, [0.0, steps * 1e-3], scheme="weno5", method="ssprk3-fixed",
@@ -133,16 +135,23 @@ ENSEMBLE = textwrap.dedent(r'''
         return run, np.sin(np.asarray(g.centres()))
 
     run, x = stepper(n)
-    ens = jax.jit(jax.vmap(run))
+    ens, one = jax.jit(jax.vmap(run)), jax.jit(run)
     u = jnp.asarray(x[None] * (1 + 0.1 * np.random.default_rng(0).standard_normal((members, 1))))
-    t_ens = best(ens, u)
     run_big, xb = stepper(members * n)
-    t_big = best(jax.jit(run_big), jnp.asarray(xb))
-    run_one, _ = stepper(n)
-    t_one = best(jax.jit(run_one), jnp.asarray(x))
-    rate = lambda cells, t: cells * steps / t
-    print(json.dumps({"members": members, "cells": n, "steps": steps, "ensemble": rate(members * n, t_ens),
-                      "one_big": rate(members * n, t_big), "one_member": rate(n, t_one)}))
+    big, ub, x1 = jax.jit(run_big), jnp.asarray(xb), jnp.asarray(x)
+    fns = [lambda: ens(u), lambda: big(ub), lambda: one(x1)]
+    for f in fns:
+        jax.block_until_ready(f())
+    best = [float("inf")] * 3
+    for _ in range(7):  # timed in turn: load changes hit all three alike
+        for i, f in enumerate(fns):
+            t0 = time.perf_counter()
+            jax.block_until_ready(f())
+            best[i] = min(best[i], time.perf_counter() - t0)
+    cells = [members * n, members * n, n]
+    rate = [c * steps / t for c, t in zip(cells, best)]
+    print(json.dumps({"members": members, "cells": n, "steps": steps, "ensemble": rate[0], "one_big": rate[1],
+                      "one_member": rate[2]}))
 ''')
 
 
@@ -186,12 +195,13 @@ def run(report) -> None:
     for d, r in rows.items():
         if d > 1:
             report({"table": f"scale: halo exchange per step, FV 2-D HJ WENO5 {FV_N}x{FV_N}", "devices": d,
-                    "exchanges/step": r["halo_msgs"], "halo ms/step": 1e3 * r["halo_s"],
+                    "ghost exchanges/step (2 ppermutes each)": r["halo_msgs"], "halo ms/step": 1e3 * r["halo_s"],
                     "share of the sharded step": r["halo_s"] / r["fv_strong"]})
     e = _child(ENSEMBLE, ())
     report({"table": "scale: vmap ensemble rate (1-D WENO5 Burgers, cell-steps/s)", "members": e["members"],
             "cells/member": e["cells"], "ensemble": e["ensemble"], "one solve, same total cells": e["one_big"],
-            "one member alone": e["one_member"], "ratio ensemble / one solve": e["ensemble"] / e["one_big"]})
+            "one member alone": e["one_member"], "ratio to one solve of as many cells": e["ensemble"] / e["one_big"],
+            "ratio to one member alone": e["ensemble"] / e["one_member"]})
     walls = _cache_runs()
     report({"table": "scale: persistent compilation cache (qshock solve, 2-D HJ 64x64)", "first run s": walls[0],
             "second run s": walls[1], "speed-up": walls[0] / walls[1]})
