@@ -77,8 +77,8 @@ class Config(StudyConfig):
     crit_kick: float = 0.05
     crit_sizes: tuple = (500, 1000, 2000)
     crit_seeds: int = 12
-    crit_bracket: tuple = (0.54, 0.62)
-    crit_rounds: int = 5
+    crit_bracket: tuple = (0.57, 0.61)
+    crit_rounds: int = 7
     crit_steps: int = 10000
     crit_offsets: tuple = (0.005, 0.01, 0.02, 0.04, 0.08)
     crit_scan_steps: int = 20000
@@ -380,12 +380,12 @@ def _critical(p, seeds, store):
     nmax = max(fss)
     pc = float(np.mean(fss[nmax]))
     offs = sorted(float(o) for o in p.crit_offsets)
-    box = max(float(p.crit_bracket[1]), pc + offs[-1])
     scans = []
     for phi in [pc - o for o in offs[::-1]] + [pc + o for o in offs]:
+        box = max(float(p.crit_bracket[1]), phi)  # one compilation for all φ inside the bracket
         scans.append(store.item(f"crit_scan_{phi:.5f}", _crit_params(p, n=nmax, phi=round(phi, 6), seeds=cs[:4],
                                                                      box=box, steps=int(p.crit_scan_steps)),
-                                lambda phi=phi: _scan(p, nmax, phi, cs[:4], box)))
+                                lambda phi=phi, box=box: _scan(p, nmax, phi, cs[:4], box)))
     items += scans
     out = critical_exponents(fss, [(d["phi"], d["f_inf"], d["t_absorb"]) for d in scans],
                              resolution=(p.crit_bracket[1] - p.crit_bracket[0]) / 2 ** int(p.crit_rounds))
@@ -471,8 +471,8 @@ def _hess_item(p, phi, start, seeds):
 def _hessian(p, seeds, store):
     """SGD vs BRO vs the Poisson start at each φ of ``hess_phis``: mean ± s.e.m. over seeds."""
     items, table = [], []
-    q = {k: v for k, v in p.params().items() if k.startswith("hess_") or k in ("b", "alpha", "skin", "dtype",
-                                                                              "steps_scale", "records")}
+    q = {k: v for k, v in p.params().items() if k in ("hess_n", "hess_kick", "hess_tol", "b", "alpha", "skin", "dtype",
+                                                      "steps_scale", "records")}
     for phi in p.hess_phis:
         for start in ("sgd", "bro", "poisson"):
             d = store.item(f"hess_{start}_phi{phi:g}", dict(q, phi=float(phi), start=start, seeds=list(seeds)),
@@ -543,9 +543,22 @@ def summary_markdown(doc: dict) -> str:
     """``summary.md``: φ_c per (dynamics, kick), the kick → 0 extrapolation, the SGD–BRO comparison
     and the Manna exponents, all from the results document (the guide quotes this file)."""
     p = doc["params"]
+    items_wall = sum(float(d.get("wall", 0.0)) for d in doc["items"])
+    out = [f"Stages {', '.join(p['stages'])}; wall time {doc['wall_time']:.0f} s, summed over items (also those "
+           f"reused by --resume) {items_wall:.0f} s\n"]
+    if doc["rows"]:
+        out += _grid_markdown(doc)
+    if doc["summary"].get("critical"):
+        out += _critical_markdown(doc["summary"]["critical"])
+    if doc["summary"].get("hessian"):
+        out += _hessian_markdown(doc["summary"]["hessian"])
+    return "\n".join(out) + "\n"
+
+
+def _grid_markdown(doc) -> list:
+    p = doc["params"]
     out = [f"N = {p['n']}, α = {p['alpha']}, b = {p['b']}, seeds = {len(doc['seeds'])}, steps = "
-           f"⌈{p['steps_scale']:g}/kick⌉, φ grid {p['phis'][0]:g}..{p['phis'][-1]:g} ({len(p['phis'])} values), "
-           f"wall time {doc['wall_time']:.0f} s\n",
+           f"⌈{p['steps_scale']:g}/kick⌉, φ grid {p['phis'][0]:g}..{p['phis'][-1]:g} ({len(p['phis'])} values)\n",
            "| dynamics | kick | η | steps | φ_c | f∞ at φ_max |", "|---|---|---|---|---|---|"]
     for r in doc["rows"]:
         eta = "–" if r["eta"] is None else f"{r['eta']:.4g}"
@@ -569,11 +582,7 @@ def summary_markdown(doc: dict) -> str:
             z = "–" if q["z"] is None else f"{q['z']:+.1f}"
             out.append(f"| {q['kick']:g} | {_pm(q['phi_c_sgd'], None)} | {_pm(q['phi_c_bro'], None)} | {z} | "
                        f"{q['max_abs_df_inf']:.3f} |")
-    if doc["summary"].get("critical"):
-        out += _critical_markdown(doc["summary"]["critical"])
-    if doc["summary"].get("hessian"):
-        out += _hessian_markdown(doc["summary"]["hessian"])
-    return "\n".join(out) + "\n"
+    return out
 
 
 def _phic_figure(stem, doc, formats):
