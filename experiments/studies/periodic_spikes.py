@@ -45,7 +45,7 @@ from qshock.errors import QShockInputError
 from .driver import StudyConfig, StudyResult
 from .figures_common import arr, figure_stem
 
-__all__ = ["NAME", "Config", "run", "figures", "METHODS", "evaluate", "write_doc_data", "headline"]
+__all__ = ["NAME", "Config", "run", "figures", "METHODS", "evaluate", "write_doc_data", "headline", "write_headline"]
 
 NAME = "periodic-spikes"
 ALIASES = ()
@@ -533,19 +533,33 @@ def write_doc_data(run_dir: str, dest: str, prefix: str = "") -> list:
     return paths
 
 
-def headline(doc: dict) -> str:
-    """One line for the README's studies block: spikes per seed, the ½-period-lead error of the
-    hybrid, the iterated identity and the constant baseline per model/optimiser, and in how many
-    settings each theory method beats the constant baseline."""
-    items, summ = doc["items"], doc["summary"]
+def write_headline(run_dirs, dest: str) -> str:
+    """``dest/headline.md`` from the ``results.json`` of one or more run directories (merged)."""
+    import json
+    import os
+
+    docs = [json.load(open(os.path.join(d, "results.json"))) for d in run_dirs]
+    path = os.path.join(dest, "headline.md")
+    with open(path, "w") as f:
+        f.write(headline(*docs) + "\n")
+    return path
+
+
+def headline(*docs: dict) -> str:
+    """One line for the README's studies block (from one or more results documents): spikes per
+    seed, the ½-period-lead error of the hybrid, the iterated identity and the constant baseline
+    per model/optimiser, and in how many settings each theory method beats the constant baseline."""
+    doc = docs[0]
+    items = [it for d in docs for it in d["items"]]
+    summ = {k: v for d in docs for k, v in d["summary"].items()}
     sps = [it["evaluation"]["spikes_per_seed"] for it in items]
-    errs = "; ".join(f"{k} {_f(d['err_half_period'].get('hybrid'), 2)} / {_f(d['err_half_period'].get('iterate'), 2)} / "
-                     f"{_f(d['err_half_period'].get('constant'), 2)}" for k, d in summ.items())
+    shown = ("hybrid", "closed", "iterate", "constant")
+    errs = "; ".join(f"{k} " + " / ".join(_f(d["err_half_period"].get(m), 2) for m in shown) for k, d in summ.items())
     beats = {m: sum(it["evaluation"]["methods"].get(m, {}).get("predictive", False) for it in items)
-             for m in ("hybrid", "iterate", "raw")}
+             for m in ("hybrid", "closed", "iterate", "raw")}
     return (f"**periodic-spikes** ({len(items)} settings (model, optimiser, η, λ), {len(doc['seeds'])} seeds, "
             f"{doc['params']['tune_seeds']} for tuning; {min(sps):.3g}–{max(sps):.3g} spikes per held-out seed): "
-            f"error of the next-spike forecast at a ½-period lead, steps, hybrid / iterated identity / "
-            f"constant period: {errs}. Median relative lead-time error below the constant period's in "
-            f"{beats['hybrid']} (hybrid), {beats['iterate']} (identity), {beats['raw']} (raw sharpness) "
-            f"of {len(items)} settings.")
+            f"error of the next-spike forecast at a ½-period lead, steps (median over settings), hybrid / closed "
+            f"form (oscillator for heavy ball) / iterated identity / constant period: {errs}. Median relative "
+            f"lead-time error below the constant period's in {beats['hybrid']} (hybrid), {beats['closed']} (closed "
+            f"form), {beats['iterate']} (identity), {beats['raw']} (raw sharpness) of {len(items)} settings.")
