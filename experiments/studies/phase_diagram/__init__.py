@@ -67,16 +67,16 @@ class Config(StudyConfig):
     label_noise: float = 0.3
     noise_ratio: float = 0.25
     pe_glassy: float = 4.0
-    langevin_paths: int = 32
-    langevin_t: float = 40.0
-    langevin_dt: float = 0.01
+    langevin_paths: int = 8
+    langevin_t: float = 20.0
+    langevin_dt: float = 0.02
     fp_cells: int = 48
     fp_paths: int = 2000
 
     @classmethod
     def quick(cls):
         return cls(sigma2s=(0.25, 1.0, 4.0), temps=(3e-3, 0.02, 0.1), seeds=2, steps=2000, n_log=40,
-                   langevin_paths=8, langevin_t=20.0, langevin_dt=0.02, fp_cells=24, fp_paths=400)
+                   langevin_paths=8, langevin_t=20.0, langevin_dt=0.02, fp_cells=24, fp_paths=400)  # Langevin: as full
 
     def validate(self):
         if len(self.sigma2s) < 1 or any(not (s > 0) for s in self.sigma2s):

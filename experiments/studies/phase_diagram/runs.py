@@ -58,6 +58,7 @@ def _langevin_params(s, g, noise, batch):
     var = (sc * sc).sum(0)
     kappa = np.where(var > 0, (sc * (g - g.mean(0))).sum(0) / np.where(var > 0, var, 1.0), np.nan)
     mu = s.mean(0) - np.where(np.abs(kappa) > 0, g.mean(0) / np.where(np.abs(kappa) > 0, kappa, 1.0), np.nan)
+    noise = np.asarray(noise, float)  # float32 noise of a diverging run overflows when squared
     return kappa, mu, batch * np.mean(noise * noise, axis=0)
 
 
