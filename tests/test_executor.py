@@ -200,7 +200,7 @@ def test_progress_on_a_terminal_is_one_line_redrawn_in_place():
     assert text.rsplit("\r\x1b[K", 1)[1].startswith("  [2/2 items 100%")
 
 
-def test_store_map_inside_a_study_counts_then_computes_once(toy, tmp_path, monkeypatch):
+def test_store_map_inside_a_study_counts_then_computes_once(toy, tmp_path, monkeypatch, capsys):
     def run_with_map(p, seeds, store, log):
         keys = [f"x{x:g}_s{s}" for x in p.xs for s in seeds]
         ps = [dict(x=x, seed=s) for x in p.xs for s in seeds]
@@ -208,15 +208,13 @@ def test_store_map_inside_a_study_counts_then_computes_once(toy, tmp_path, monke
         return StudyResult(["x"], [], docs, {"sum": float(sum(d["value"] for d in docs))})
 
     monkeypatch.setattr(TOY, "run", run_with_map)
-    lines = []
-    monkeypatch.setattr("sys.stderr", types.SimpleNamespace(write=lines.append, flush=lambda: None,
-                                                            isatty=lambda: False))
     for ex in (LocalExecutor(), LocalExecutor(eager=False)):
         CALLS.clear()
         doc = run_study("toy", None, out=str(tmp_path / f"m{ex.eager}"), executor=ex)
         assert sorted(CALLS) == sorted(_expected())  # the counting pass computed nothing
         assert doc["summary"]["sum"] == sum(_expected().values()) and doc["computed"] == 6
-    assert any("[6/6 items 100%" in s for s in lines) and not any("/7 items" in s for s in lines)
+    err = capsys.readouterr().err
+    assert "[6/6 items 100%" in err and "/7 items" not in err
 
 
 def test_an_item_reading_items_of_the_same_pass_waits_for_them(toy, tmp_path, monkeypatch):

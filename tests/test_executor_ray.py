@@ -3,6 +3,8 @@
 One local Ray instance (2 CPUs) is shared by the module. The items are real (tiny) catapult
 training runs; the reference is a clean run of the local in-process loop, and every comparison
 is exact equality of ``results.json`` (apart from wall time and computed/reused counts).
+The checks of the default suite are stages of one test, so that ``pytest -n 2`` (which spreads
+the tests of a module over its workers) starts one Ray instance and one reference run, not two.
 Skipped, with the reason, when the ``ray`` extra is not installed.
 """
 
@@ -101,7 +103,7 @@ def _killer(marker, killed):
         time.sleep(0.05)
 
 
-def test_killed_worker_is_retried_and_results_equal_a_clean_local_run(ray_ex, cfg, clean, tmp_path, monkeypatch):
+def check_killed_worker_is_retried_and_results_equal_a_clean_local_run(ray_ex, cfg, clean, tmp_path, monkeypatch):
     marker = str(tmp_path / "attempts")
     faulty = types.SimpleNamespace(
         NAME="catapult", Config=catapult.Config, figures=catapult.figures,
@@ -124,7 +126,7 @@ def test_killed_worker_is_retried_and_results_equal_a_clean_local_run(ray_ex, cf
     assert _results(out) == clean
 
 
-def test_resume_across_executors(ray_ex, cfg, clean, tmp_path):
+def check_resume_across_executors(ray_ex, cfg, clean, tmp_path):
     # half the sweep locally, the rest on Ray with --resume; then the other way round
     for first, second, part in ((LocalExecutor(), ray_ex, "c1"), (ray_ex, LocalExecutor(), "c6")):
         out = str(tmp_path / part)
@@ -140,7 +142,7 @@ def test_resume_across_executors(ray_ex, cfg, clean, tmp_path):
         assert _results(out) == clean
 
 
-def test_cli_executor_ray_with_address(ray_ex, cfg, clean, tmp_path, capsys):
+def check_cli_executor_ray_with_address(ray_ex, cfg, clean, tmp_path, capsys):
     out = str(tmp_path / "cli")
     code = main(["experiment", "catapult", "--config", str(cfg / "tiny.toml"), "--seeds", "2", "--out", out,
                  "--executor", "ray", "--address", ray_ex.gcs_address])
@@ -168,7 +170,7 @@ def _raises_once_counted(marker, i):
     raise ValueError(f"item {i} is bad")
 
 
-def test_an_item_error_is_not_retried_and_surfaces_as_itself(ray_ex, tmp_path):
+def check_an_item_error_is_not_retried_and_surfaces_as_itself(ray_ex, tmp_path):
     from qshock.experiments.studies.store import ItemStore
 
     os.makedirs(tmp_path / "items")
@@ -189,7 +191,7 @@ def _total(items):
     return {"v": float(sum(d["v"] for d in items))}
 
 
-def test_ray_item_reading_items_of_the_same_pass_waits_for_them(ray_ex, tmp_path):
+def check_an_item_reading_items_of_its_pass_waits_for_them(ray_ex, tmp_path):
     from qshock.experiments.studies.store import ItemStore
 
     os.makedirs(tmp_path / "items")
@@ -202,3 +204,15 @@ def test_ray_item_reading_items_of_the_same_pass_waits_for_them(ray_ex, tmp_path
 
     assert st.drive(run, lambda s: None) == 0.0 + 1.0 + 2.0
     assert st.computed == 4 and _item_files(tmp_path) == ["i0.json", "i1.json", "i2.json", "total.json"]
+
+
+def test_ray_sweeps_equal_the_local_loop_through_a_killed_worker_resume_and_the_cli(ray_ex, cfg, clean, tmp_path,
+                                                                                   monkeypatch, capsys):
+    for stage in ("fault", "resume", "cli", "error", "pass"):
+        os.makedirs(tmp_path / stage)
+    with monkeypatch.context() as m:
+        check_killed_worker_is_retried_and_results_equal_a_clean_local_run(ray_ex, cfg, clean, tmp_path / "fault", m)
+    check_resume_across_executors(ray_ex, cfg, clean, tmp_path / "resume")
+    check_cli_executor_ray_with_address(ray_ex, cfg, clean, tmp_path / "cli", capsys)
+    check_an_item_error_is_not_retried_and_surfaces_as_itself(ray_ex, tmp_path / "error")
+    check_an_item_reading_items_of_its_pass_waits_for_them(ray_ex, tmp_path / "pass")
