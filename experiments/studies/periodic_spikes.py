@@ -317,10 +317,11 @@ def evaluate(item, p) -> dict:
     tune, ev = runs[:p.tune_seeds], runs[p.tune_seeds:]
     tuned = _tune(item, tune, p.z_grid, p.horizon)
     per = {m: dict(k0=[], fc=[], sp=[]) for m in METHODS}
-    nsp, period_err, scatter = [], {m: [] for m in METHODS}, {m: [] for m in METHODS}
+    nsp, period_err, scatter, own = [], {m: [] for m in METHODS}, {m: [] for m in METHODS}, []
     for r in ev:
         spikes = _spikes(r["loss"], tuned["z"])
         nsp.append(len(spikes))
+        own.append(np.isfinite(_untuned(item, r, "hybrid", spikes, p.horizon, thr=tuned["hybrid_thr"])))
         k0, fcs = _forecasts(item, r, spikes, tuned, p.horizon)
         for m, fc in fcs.items():
             # one forecast per spike, made at the first observation after the previous spike
@@ -332,7 +333,8 @@ def evaluate(item, p) -> dict:
             per[m]["k0"].append(k0)
             per[m]["fc"].append(fc)
             per[m]["sp"].append(spikes)
-    out = dict(tuned=tuned, spikes_per_seed=float(np.mean(nsp)) if nsp else 0.0, methods={})
+    out = dict(tuned=tuned, spikes_per_seed=float(np.mean(nsp)) if nsp else 0.0, methods={},
+               hybrid_own=float(np.mean(np.concatenate(own))) if own else None)  # not the constant fallback
     for m in METHODS:
         res = [_scores(k, f, s, tuned["period"], p.hit_window) for k, f, s in zip(per[m]["k0"], per[m]["fc"], per[m]["sp"])]
         if not res:
@@ -514,6 +516,10 @@ def write_doc_data(run_dir: str, dest: str, prefix: str = "") -> list:
         for m in METHODS:
             lines.append(f"| {key} | {m} | {_f(d['err_half_period'].get(m))} | {_f(d['med_rel_err'].get(m))} | "
                          f"{d['predictive'].get(m, '-')} |")
+    own = ", ".join(f"{it['model']}/{it['optimizer']} η={it['eta']:g} λ={it['lam']:g}: "
+                    f"{_f(it['evaluation'].get('hybrid_own'), 2)}" for it in doc["items"])
+    lines += ["", f"Share of the held-out observations at which `hybrid` makes its own forecast (elsewhere it is "
+              f"the constant period): {own}."]
     walls = ", ".join(f"{k}: {d['wall_s'] / 60:.1f} min" for k, d in doc["summary"].items())
     total = sum(it["wall"] for it in doc["items"])
     lines += ["", f"Wall time per model/optimiser (training, sharpness, forecasts; 2 shared cores): {walls}; "
