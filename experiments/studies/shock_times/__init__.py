@@ -236,12 +236,15 @@ def gauge_markdown(summary: dict) -> str:
     lines = ["| architecture | η | α | λ_raw(0) | λ_q(0) | η_eff/η (c) | obs. oscillation | raw (ii) | quotient (ii) | "
              "quotient w/o c | obs. spike | raw 2/η | raw (ii) | quotient (ii) | quotient w/o c | seeds |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for g in summary.get("gauge", []):
-        lines.append(f"| {g['arch']} | {g['lr']:g} | {g['alpha']:g} | {f(g['lambda_raw_0'])} | {f(g['lambda_quotient_0'])} "
+    for r in summary.get("gauge", []):
+        g = {k: r.get(k) for k in ("lambda_raw_0", "lambda_quotient_0", "eta_eff_over_eta_0", "observed_oscillation",
+                                   "observed_spike") + GAUGE_KEYS}  # files written before a key existed: –
+        lines.append(f"| {r.get('arch', '–')} | {r['lr']:g} | {r['alpha']:g} | {f(g['lambda_raw_0'])} | "
+                     f"{f(g['lambda_quotient_0'])} "
                      f"| {f(g['eta_eff_over_eta_0'])} | {f(g['observed_oscillation'])} | {f(g['ii_onset_raw'])} | "
                      f"{f(g['ii_onset_quotient'])} | {f(g['ii_onset_quotient_noc'])} | {f(g['observed_spike'])} | "
                      f"{f(g['sharpness_2/eta'])} | {f(g['ii_spike_raw'])} | {f(g['ii_spike_quotient'])} | "
-                     f"{f(g['ii_spike_quotient_noc'])} | {g['n']} |")
+                     f"{f(g['ii_spike_quotient_noc'])} | {r['n']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -100,7 +100,7 @@ def statistics(rows: list, tune_rows: list, w: int, every: int) -> tuple[dict, d
         const[tgt] = int(np.median(v)) if v else None
     stats = {}
     for name, tgt in PREDICTORS.items():
-        stats[name] = predictor_stats([r["predicted"][name] for r in rows], [r["observed"][tgt] for r in rows], w, every)
+        stats[name] = predictor_stats([r["predicted"].get(name) for r in rows], [r["observed"][tgt] for r in rows], w, every)
         stats[name]["event"] = tgt
     for tgt in TARGETS:
         stats[f"constant_{tgt}"] = dict(predictor_stats([const[tgt]] * len(rows), [r["observed"][tgt] for r in rows],
