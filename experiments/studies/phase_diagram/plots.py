@@ -204,7 +204,8 @@ def _fmt(v, d=3):
 
 def write_doc_data(run_dir: str, dest: str) -> list:
     """``table.txt`` (the study table), ``summary.md`` (headline numbers), ``boundaries.md``,
-    ``config.txt`` and ``results_slim.json``, all from ``run_dir/results.json``."""
+    ``config.txt``, ``headline.md`` (one line for the README's studies block) and
+    ``results_slim.json``, all from ``run_dir/results.json``."""
     from ..stats import text_table
 
     with open(os.path.join(run_dir, "results.json")) as f:
@@ -253,6 +254,15 @@ def write_doc_data(run_dir: str, dest: str) -> list:
             f.write(f"| {k} | {' '.join(v['phases'])} | {'; '.join(v['changes']) or '-'} |\n")
     with open(paths[3], "w") as f:
         f.write(f"quick={doc['quick']} seeds={doc['seeds']} " + " ".join(f"{k}={v}" for k, v in p.items()) + "\n")
+    paths.append(os.path.join(dest, "headline.md"))
+    cnt = ", ".join(f"{k} {v}" for k, v in sm["phases"].items())
+    with open(paths[-1], "w") as f:
+        f.write(f"**phase-diagram** ({len(p['sigma2s'])} σ_w² × {len(p['temps'])} T = η/B, B = "
+                f"{'/'.join(str(b) for b in p['batches'])} at equal SGD time, {len(doc['seeds'])} seeds"
+                f"{', --quick' if doc['quick'] else ''}): grid points {cnt}; η/B collapse distance {_fmt(c['pair'])} "
+                f"(seeds {_fmt(c['seed'])}, neighbouring T {_fmt(c['temp'])}); width ∝ T^{_fmt(we['alpha'])}"
+                f"±{_fmt(we['alpha_se'], 2)} (√T predicted); surmise β trained {_fmt((pooled['trained'] or {}).get('beta'))}; "
+                f"2×2 Fokker–Planck L1 {fp['l1']:.2g} vs the analytic Dyson density.\n")
     paths.append(os.path.join(dest, "results_slim.json"))
     with open(paths[-1], "w") as f:
         json.dump(_slim(doc), f, indent=0)
