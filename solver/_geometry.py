@@ -33,6 +33,8 @@ class ChartFactors(NamedTuple):
     metric_centres: jnp.ndarray  # (d, *shape): g_aa at centres
     metric_faces: tuple  # per axis: g_aa at faces normal to a
     weighted: bool = False  # density is a weight other than sqrt(det g) (e.g. r^{n-1} on R^n/O(n))
+    face_weights_ext: tuple = ()  # per axis: W at faces -1..N+1 (smooth extension; 4th-order viscous term)
+    inv_sqrt_det_points: Any = None  # (*shape): 1 / sqrt(G) at the centres (point values; 4th order)
 
 
 def _batched(fn, flat):
@@ -151,7 +153,9 @@ def _chart_factors(manifold: Any, grid: Grid, dtype=None) -> ChartFactors:
             w = np.where(sqrtG_f > 0, sqrtG_f / np.where(gf[..., a] > 0, gf[..., a], 1.0), 0.0)
         face_w.append(jnp.asarray(w, dtype))
         face_g.append(jnp.asarray(gf[..., a], dtype))
+    ext = tuple(jnp.asarray(_extended_face_weights(manifold, grid, a), dtype) for a in range(grid.ndim))
     return ChartFactors(
+        face_weights_ext=ext, inv_sqrt_det_points=jnp.asarray(1.0 / sqrtG_pt, dtype),
         inv_metric_centres=jnp.asarray(np.moveaxis(1.0 / gc, -1, 0), dtype),
         inv_sqrt_det_centres=jnp.asarray(1.0 / sqrtG_c, dtype),
         face_weights=tuple(face_w),
@@ -159,3 +163,36 @@ def _chart_factors(manifold: Any, grid: Grid, dtype=None) -> ChartFactors:
         metric_faces=tuple(face_g),
         weighted=bool(not np.allclose(sqrtG_pt, np.sqrt(np.prod(gc, axis=-1)), rtol=1e-10, atol=0.0)),
     )
+
+
+def _extended_face_weights(manifold: Any, grid: Grid, axis: int) -> np.ndarray:
+    r""":math:`W = \sqrt G g^{aa}` at the ``N + 3`` faces ``-1 .. N+1`` of ``axis``, continued smoothly past
+    the ends: periodic → wrapped; ``pole`` → odd (:math:`\sqrt G = \sin θ` changes sign across the pole:
+    the ghost face is the real face across it, negated); otherwise the chart formula at the ghost face
+    (non-finite values → the mirror face). Used by the 4th-order viscous term."""
+    axes = [np.asarray(grid.centres(a)) for a in range(grid.ndim)]
+    h = grid.dx[axis]
+    axes[axis] = grid.lower[axis] + np.arange(-1, grid.shape[axis] + 2) * h
+    pts = jnp.asarray(np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gf = np.nan_to_num(_diag_metric_faces(manifold, pts), nan=0.0, posinf=0.0)
+        rho = _density(manifold, pts, gf)
+        w = np.where(rho > 0, rho / np.where(gf[..., axis] > 0, gf[..., axis], 1.0), 0.0)
+    n = grid.shape[axis]
+    b = grid.boundaries[axis]
+    take = lambda i: np.take(w, [i], axis=axis)  # noqa: E731
+    if b.kind == "periodic":
+        lo, hi = take(n), take(2)  # faces -1 = N-1 and N+1 = 1 (index shifted by one)
+    else:
+        lo, hi = take(0), take(n + 2)
+        for kind, side in ((b.kind, "lo"), (b.upper or b.kind, "hi")):
+            if kind == "pole":
+                mirror = take(2) if side == "lo" else take(n)
+                val = -np.roll(mirror, grid.shape[b.partner] // 2, axis=b.partner)
+            elif not np.all(np.isfinite(lo if side == "lo" else hi)):
+                val = take(2) if side == "lo" else take(n)
+            else:
+                continue
+            lo, hi = (val, hi) if side == "lo" else (lo, val)
+    mid = np.take(w, np.arange(1, n + 2), axis=axis)
+    return np.concatenate([lo, mid, hi], axis=axis)

@@ -314,7 +314,8 @@ def _hj_derivatives(grid: Grid, deriv: str, ng: int):
 
 
 def _laplacian(grid: Grid, fac, order: int, ng: int):
-    r"""``lap(u, t)``: :math:`\Delta u` (flat, central of ``order``) or :math:`\Delta_g u` (chart, order 2)."""
+    r"""``lap(u, t)``: :math:`\Delta u` (flat, central of ``order``) or :math:`\Delta_g u` (chart: order 4 in
+    flux form on periodic/pole/open axes when ``order == 4``, else the 2nd-order flux form)."""
     d, dx = grid.ndim, grid.dx
 
     def lap(u, t):
@@ -323,11 +324,22 @@ def _laplacian(grid: Grid, fac, order: int, ng: int):
             up = grid.pad(u, ng, a, parity=1, t=t)
             if fac is None:
                 terms.append(dif.second_derivative(up, dx[a], axis=a, order=order, ng=ng))
+            elif order == 4 and _fourth_order_axis(grid, a):
+                terms.append(dif.metric_diffusion_1axis_4(grid.pad(u, max(ng, 3), a, parity=1, t=t), dx[a],
+                                                          fac.face_weights_ext[a], fac.inv_sqrt_det_points,
+                                                          axis=a, ng=max(ng, 3)))
             else:
                 terms.append(dif.metric_diffusion_1axis(up, dx[a], fac.face_weights[a], fac.inv_sqrt_det_centres,
                                                         axis=a, ng=ng))
         return _sum_axes(terms)
     return lap
+
+
+def _fourth_order_axis(grid: Grid, a: int) -> bool:
+    """The chart's 4th-order viscous term applies on axis ``a`` (periodic, pole, dirichlet, outflow ends;
+    a reflecting end — wall, cone tip — keeps the 2nd-order flux form)."""
+    b = grid.boundaries[a]
+    return all(k in ("periodic", "pole", "dirichlet", "outflow") for k in (b.kind, b.upper or b.kind))
 
 
 def _hj_viscous_rate(grid: Grid, fac, nu: float, order: int) -> float:

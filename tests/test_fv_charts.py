@@ -397,3 +397,35 @@ def test_burgers_metric_form_refuses_weighted_chart():
         build_rhs(Burgers(nu=0.1, manifold=RadialQuotient(3)), g, Scheme("muscl"))
     disc = build_rhs(Burgers(nu=0.1, manifold=RadialQuotient(1)), g, Scheme("muscl"))  # weight 1 = √g: fine
     assert disc.field_shape == (16,)
+
+
+# --------------------------------------------------------------------------- 4th-order viscous term on charts
+def test_chart_viscous_term_fourth_order_on_the_sphere():
+    """Δ_g of u = X1 X3 + X2/2 + exp(X1) on the spherical chart (N_θ = 16, 32, 64; pole ghost cells,
+    smooth odd continuation of √G across the pole): the 4th-order flux form converges at order ≥ 3.5
+    in the mean and ≥ 2.8 in the max norm (the first rings, where 1/sin θ ~ 2/Δθ multiplies an
+    O(Δθ⁴) flux error); measured 3.7–3.8 and 2.9–3.0 (the 2nd-order form: 1.8 and 1.0)."""
+    from qshock.solver._geometry import chart_factors
+    from qshock.solver._rhs import _laplacian
+
+    m, names, dom, bcs, _, _ = chart_setup("sphere", "spherical")
+
+    def f(x):
+        Y = m.to_embedding(x)
+        return Y[0] * Y[2] + 0.5 * Y[1] + jnp.exp(Y[0])
+
+    def lap_exact(x):  # (1/sin θ) ∂θ(sin θ ∂θ f) + ∂φφ f / sin² θ by autodiff
+        flux = lambda y: jnp.sin(y[0]) * jax.grad(f)(y)[0]  # noqa: E731
+        return jax.grad(flux)(x)[0] / jnp.sin(x[0]) + jax.hessian(f)(x)[1, 1] / jnp.sin(x[0]) ** 2
+
+    mean, worst = [], []
+    for n in (16, 32, 64):
+        g = Grid(dom[0], dom[1], (n, 2 * n), bcs, names)
+        pts = g.points().reshape(-1, 2)
+        u = jax.jit(jax.vmap(f))(pts).reshape(g.shape)
+        want = np.asarray(jax.jit(jax.vmap(lap_exact))(pts)).reshape(g.shape)
+        e = np.abs(np.asarray(_laplacian(g, chart_factors(m, g), 4, 3)(u, 0.0)) - want)
+        mean.append(float(e.mean()))
+        worst.append(float(e.max()))
+    assert min(_orders(mean)) > 3.5 and min(_orders(worst)) > 2.8, (mean, worst)
+    assert worst[-1] < 5e-4, worst
