@@ -174,8 +174,8 @@ BENCH_TABLES = {
     "2-D eikonal HJ": "eikonal", "1-D WENO5 Burgers": "burgers", "profile: 1-D WENO5": "profile_burgers",
     "profile: one 2-D eikonal": "profile_eikonal", "spectral Burgers": "spectral", "training throughput": "training",
     "particles": "particles", "ray sweep": "ray", "ray overhead": "ray",
-    "fv benchmark environment": None,
     "scale:": "scale",
+    "fv benchmark environment": None,
 }
 
 
