@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                        usage=_problem_usage("solve", "--out FILE.nc"))
     add_problem_arguments(s)
     s.add_argument("--out", metavar="FILE.nc", help="output NetCDF file (required; written atomically)")
-    s.add_argument("--devices", type=int, metavar="N", help="split the grid over N devices (CPU: N host devices)")
+    s.add_argument("--devices", type=int, metavar="N", help="split the grid over N devices (CPU: host devices, at most one per core)")
     _add_limit_arguments(s)
 
     s = sub.add_parser("shocks", help="predicted and detected shock time and place",
