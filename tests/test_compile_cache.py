@@ -75,3 +75,16 @@ def test_devices_beyond_the_available_ones_is_one_line_exit_2(tmp_path):
     assert lines == ["qshock solve: error: --devices 2: only 1 device(s) available (CPU: one host device per core; "
                      "XLA_FLAGS=--xla_force_host_platform_device_count=N forces more)"], lines
     assert not (tmp_path / "u.nc").exists()
+
+
+def test_cache_is_on_for_solver_commands_and_opt_in_for_training(monkeypatch):
+    """Default: solver commands cache, train/experiment do not; an explicit directory turns it on for
+    every command; ``off`` turns it off for all."""
+    from qshock.experiments.cli import jaxsetup
+
+    monkeypatch.delenv("QSHOCK_CACHE_DIR", raising=False)
+    assert [jaxsetup.cache_wanted(c) for c in ("solve", "shocks", "train", "experiment")] == [True, True, False, False]
+    monkeypatch.setenv("QSHOCK_CACHE_DIR", "/tmp/somewhere")
+    assert jaxsetup.cache_wanted("experiment") and jaxsetup.cache_wanted("train")
+    monkeypatch.setenv("QSHOCK_CACHE_DIR", "off")
+    assert not any(jaxsetup.cache_wanted(c) for c in ("solve", "experiment"))

@@ -472,7 +472,7 @@ def main(argv=None) -> int:
     from qshock.experiments.cli import jaxsetup
 
     jaxsetup.request_devices(getattr(args, "devices", None))  # before JAX starts; only when asked
-    if argv_given is None:  # the console script: persistent compilation cache (QSHOCK_CACHE_DIR)
+    if argv_given is None and jaxsetup.cache_wanted(args.command):  # persistent compilation cache
         jaxsetup.configure_cache()
     if args.command != "train" or getattr(args, "dtype", None) != "float32":
         _enable_x64()
