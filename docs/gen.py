@@ -219,7 +219,7 @@ def gen_headline() -> None:
     write("headline.md", text)
 
 
-STUDY_HEADLINES = ("periodic-spikes", "conservation")  # docs/data/NAME/headline.md, written by write_doc_data
+STUDY_HEADLINES = ("periodic-spikes", "conservation", "phase-diagram")  # docs/data/NAME/headline.md, written by write_doc_data
 
 
 def gen_studies() -> None:
