@@ -127,6 +127,22 @@ def _all_finite(u):
     return jnp.all(jnp.isfinite(u))
 
 
+def _landing_step(rhs, max_dt, cfl, max_steps, all_finite, u, t, n, t_next):
+    """One adaptive SSP-RK3 step of size ``C max_dt(u)``, shortened to land exactly on ``t_next``:
+    ``(u_new, t_new, n + 1, status)`` with status 0 ok, 1 blow-up (``u_new`` non-finite is kept and
+    ``t_new = t``, so the failure can be located), 2 step budget spent, 3 step size collapsed."""
+    remaining = t_next - t
+    dt_ = cfl * max_dt(u)
+    last = dt_ >= remaining * (1 - 1e-12)
+    dt_ = jnp.where(last, remaining, dt_)
+    un = ssprk3_step(rhs, u, t, dt_)
+    ok = all_finite(un)
+    tn = jnp.where(last, t_next, t + dt_)
+    collapsed = (~last) & (dt_ <= 1e-14 * jnp.maximum(jnp.abs(t_next), 1.0))
+    status = jnp.where(~ok, 1, jnp.where(n + 1 >= max_steps, 2, jnp.where(collapsed, 3, 0)))
+    return un, jnp.where(ok, tn, t), n + 1, status.astype(jnp.int32)
+
+
 def _adaptive_ssprk3(rhs, max_dt, ts, opt: StepOptions, all_finite=_all_finite):
     """SSP-RK3 with ``Δt = C max_dt(u)`` every step: ``lax.scan`` over output intervals, each a
     ``lax.while_loop`` landing exactly on the output time; stops on blow-up, step budget or collapse.
@@ -135,21 +151,12 @@ def _adaptive_ssprk3(rhs, max_dt, ts, opt: StepOptions, all_finite=_all_finite):
 
     def body_for(t_next):
         def body(c):
-            u, t, n, status, ibad = c
-            remaining = t_next - t
-            dt_ = cfl * max_dt(u)
-            last = dt_ >= remaining * (1 - 1e-12)
-            dt_ = jnp.where(last, remaining, dt_)
-            un = ssprk3_step(rhs, u, t, dt_)
-            ok = all_finite(un)
-            tn = jnp.where(last, t_next, t + dt_)
-            collapsed = (~last) & (dt_ <= 1e-14 * jnp.maximum(jnp.abs(t_next), 1.0))
-            status = jnp.where(~ok, 1, jnp.where(n + 1 >= max_steps, 2, jnp.where(collapsed, 3, 0)))
-            # on a blow-up the non-finite state is kept (the loop stops; it locates the failure)
+            u, t, n, _, ibad = c
+            un, t_new, n1, status = _landing_step(rhs, max_dt, cfl, max_steps, all_finite, u, t, n, t_next)
             if progress is not None:
-                jax.lax.cond((n + 1) % opt.progress_every == 0, lambda: jax.debug.callback(progress, tn, n + 1),
+                jax.lax.cond(n1 % opt.progress_every == 0, lambda: jax.debug.callback(progress, t_new, n1),
                              lambda: None)
-            return (un, jnp.where(ok, tn, t), n + 1, status.astype(jnp.int32), ibad)
+            return (un, t_new, n1, status, ibad)
         return body
 
     def interval(carry, t_next):
@@ -173,17 +180,8 @@ def ssprk3_interval(rhs, max_dt, cfl: float, max_steps: int, all_finite=_all_fin
     Jitted with ``donate_argnums=0`` it updates ``u`` in place between host calls (progress reports)."""
     def advance(u, t, n, t_next, n_stop):
         def body(c):
-            u, t, n, status = c
-            remaining = t_next - t
-            dt_ = cfl * max_dt(u)
-            last = dt_ >= remaining * (1 - 1e-12)
-            dt_ = jnp.where(last, remaining, dt_)
-            un = ssprk3_step(rhs, u, t, dt_)
-            ok = all_finite(un)
-            tn = jnp.where(last, t_next, t + dt_)
-            collapsed = (~last) & (dt_ <= 1e-14 * jnp.maximum(jnp.abs(t_next), 1.0))
-            status = jnp.where(~ok, 1, jnp.where(n + 1 >= max_steps, 2, jnp.where(collapsed, 3, 0)))
-            return (un, jnp.where(ok, tn, t), n + 1, status.astype(jnp.int32))
+            u, t, n, _ = c
+            return _landing_step(rhs, max_dt, cfl, max_steps, all_finite, u, t, n, t_next)
 
         init = (u, t, n, jnp.asarray(0, jnp.int32))
         return jax.lax.while_loop(lambda c: (c[1] < t_next) & (c[3] == 0) & (c[2] < n_stop), body, init)
