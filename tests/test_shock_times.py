@@ -161,3 +161,32 @@ def test_gauge_table_medians_and_reports():
     summ = {"per_architecture": {}, "events": {}, "split": {"held_out_seeds": [1], "tuning_seeds": [0]},
             "n_runs": 9, "hit_window": 20, "gauge": g}
     assert "observed spike 60/61/64" in headline(summ) and "quotient without c 20/20/20" in headline(summ)
+
+
+def test_network_ensemble_follows_the_exact_linear_map_on_a_quadratic():
+    """On L(θ) = ½ mean((Xθ − y)²) with XᵀX/N = diag(a, b, c), θ₀ = θ* + x₀e₀ and full
+    batches, network SGD stays on the chart line and x_k = (1 − ηa)^k x₀ exactly, as does the
+    chart-SGD ensemble without noise; η = 2.4/a (past 2τ*, τ* = 1/a) grows, η = 0.6/a contracts."""
+    import jax
+    import jax.numpy as jnp
+
+    from qshock.experiments.studies.shock_times.ensemble import _trajectories, network_ensemble
+
+    rng = np.random.default_rng(0)
+    N, diag = 64, np.array([3.0, 1.0, 0.5])
+    Q, _ = np.linalg.qr(rng.standard_normal((N, 3)))
+    X = jnp.asarray(np.sqrt(N) * Q * np.sqrt(diag))
+    theta_star = jnp.asarray([0.3, -0.2, 0.1])
+    Y = X @ theta_star
+    loss = lambda th, b: 0.5 * jnp.mean((b["x"] @ th - b["y"]) ** 2)  # noqa: E731
+    x0 = np.linspace(-0.1, 0.1, 9)
+    d = jnp.asarray([1.0, 0.0, 0.0])
+    grid = np.linspace(-1.0, 1.0, 41)
+    for ratio in (0.6, 2.4):
+        eta = ratio / diag[0]
+        xn = network_ensemble(loss, lambda t: t, X, Y, N, theta_star, d, eta, x0, 6, jax.random.PRNGKey(0))
+        exact = x0[None, :] * (1.0 - eta * diag[0]) ** np.arange(7)[:, None]
+        np.testing.assert_allclose(xn, exact, rtol=0, atol=1e-12)
+        xc = _trajectories(grid, -diag[0] * grid, eta, 0.0, x0, 6, rng)
+        np.testing.assert_allclose(xc, exact, rtol=0, atol=1e-12)
+    assert abs(xn[-1]).max() > abs(x0).max()  # 2.4/a: |1 − ηa| = 1.4 > 1

@@ -145,7 +145,9 @@ def _ensemble(p, seeds):
     lr = lrs_of(arch, p.n_lrs)[0]
     g = train_group(tr, [(lr, 1.0, seeds[0])], p.every, p.every, ARCHS[arch].get("init_scale", 1.0), p.lanczos_iters)
     eng = ReadingEngine(tr, p.batches[0], max(p.chart_n, 65), p.n_out, p.lanczos_iters, p.screen)
-    return dict(ensemble_item(eng, g["thetas"][0, 0], lr, seeds[0], p.ensemble, p.ensemble_steps), arch=arch)
+    data = (tr.arrays["X"], tr.arrays["Y"])
+    return dict(ensemble_item(eng, g["thetas"][0, 0], lr, seeds[0], p.ensemble, p.ensemble_steps, data=data),
+                arch=arch)
 
 
 def _split(p, seeds):

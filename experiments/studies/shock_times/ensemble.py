@@ -8,6 +8,12 @@ x₀ ~ N(x_c, s²) around the origin and follow x_{k+1} = x_k + η v₀(x_k) + (
 the chart's measured gradient noise σ²) for η/τ* ∈ ``ratios`` (below the fold, past it,
 past 2τ*). Characteristics x(τ) of the solver's solution are traced by dx/dτ = v(x, τ)
 (interpolated from the saved outputs) from evenly spaced feet.
+
+The same cloud is also trained as ``n`` copies of the *network* (:func:`network_ensemble`):
+θ₀ⁱ = σ + x₀ⁱ d, plain SGD in all P parameters on mini-batches of B training examples drawn
+without replacement, and the recorded coordinate is the chart coordinate of the section point,
+x_kⁱ = ⟨σ(θ_kⁱ) − σ, d⟩. Where the 1-D chart describes the run, the two ensembles agree; the
+item stores both and their spreads (``summary``), so the figure shows where they part.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["ensemble_item"]
@@ -43,7 +50,40 @@ def _characteristics(sol, x_grid, n_feet=25):
     return np.stack(paths)  # (n_t, n_feet)
 
 
-def ensemble_item(eng, theta, lr, seed, n: int = 256, steps: int = 40, ratios=(0.6, 1.4, 2.4)) -> dict:
+def network_ensemble(batch_loss_fn, section, X, Y, batch: int, origin, d, eta: float, x0, steps: int, key):
+    """SGD of ``len(x0)`` network copies from θ₀ⁱ = origin + x0ⁱ d; returns the chart
+    coordinates x_kⁱ = ⟨section(θ_kⁱ) − origin, d⟩, shape (steps + 1, n) (module docstring).
+    Member i at step k uses the batch of the first ``batch`` entries of a random permutation of
+    the training set (key folded with k and i): with ``batch`` = N it is full-batch GD."""
+    n_train = X.shape[0]
+    origin, d = jnp.asarray(origin), jnp.asarray(d, origin.dtype)
+    coord = jax.vmap(lambda th: jnp.dot(section(th) - origin, d))
+
+    def member_step(th, k_key):
+        idx = jax.random.permutation(k_key, n_train)[:batch]
+        g = jax.grad(batch_loss_fn)(th, {"x": X[idx], "y": Y[idx]})
+        return th - eta * g
+
+    def body(th, k):
+        keys = jax.random.split(jax.random.fold_in(key, k), th.shape[0])
+        th = jax.vmap(member_step)(th, keys)
+        return th, coord(th)
+
+    th0 = origin[None, :] + jnp.asarray(x0, origin.dtype)[:, None] * d[None, :]
+    run = jax.jit(lambda t: jax.lax.scan(body, t, jnp.arange(steps)))
+    _, xs = run(th0)
+    return np.concatenate([np.asarray(coord(th0))[None], np.asarray(xs)], axis=0)
+
+
+def _spread(x, e):
+    """Median |x − median| of the last step and the fraction of members outside the box [−2e, 2e]."""
+    last = np.asarray(x[-1], float)
+    ok = np.isfinite(last)
+    return {"spread": float(np.median(np.abs(last[ok] - np.median(last[ok])))) if ok.any() else math.nan,
+            "escaped": float(np.mean(~ok | (np.abs(last) > 2.0 * e)))}
+
+
+def ensemble_item(eng, theta, lr, seed, n: int = 256, steps: int = 40, ratios=(0.6, 1.4, 2.4), data=None) -> dict:
     """Trajectories, solver field and characteristics for the figure (module docstring)."""
     from qshock.experiments.lab.readings import chart_gradient, sgd_nu, step_map_fold
     from qshock.solver import Burgers, solve
@@ -61,8 +101,13 @@ def ensemble_item(eng, theta, lr, seed, n: int = 256, steps: int = 40, ratios=(0
     runs = []
     for r in ratios:
         eta = r * (tau if math.isfinite(tau) else t1 / 2)
-        runs.append({"ratio": float(r), "eta": eta,
-                     "x": _trajectories(x, v0, eta, eta * sigma / math.sqrt(eng.batch), x0, steps, rng)})
+        xc = _trajectories(x, v0, eta, eta * sigma / math.sqrt(eng.batch), x0, steps, rng)
+        panel = {"ratio": float(r), "eta": eta, "x": xc, "chart": _spread(xc, e)}
+        if data is not None:
+            xn = network_ensemble(eng.batch_loss_fn, eng.sym.section, data[0], data[1], eng.batch, chart.origin,
+                                  chart.directions[0], eta, x0, steps, jax.random.PRNGKey(int(seed) + 7))
+            panel.update(x_network=xn, network=_spread(xn, e))
+        runs.append(panel)
     return {"x": x, "loss": np.asarray(chart.loss, float), "v0": v0, "tau_star": tau, "lambda": float(chart.eigenvalues[0]),
             "nu": sgd_nu(chart, lr, eng.batch), "t": np.asarray(sol.t, float), "v": np.asarray(sol.u, float),
             "characteristics": _characteristics(sol, x), "panels": runs, "n": int(n), "lr": float(lr)}

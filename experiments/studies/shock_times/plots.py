@@ -3,7 +3,9 @@
 * ``shock_times_scatter``: predicted against observed step (held-out runs), y = x, one colour
   per predictor, one panel per event kind.
 * ``shock_times_ensemble``: the solver's Burgers solution on a 1-D quotient chart with its
-  characteristics, and x–step diagrams of the SGD ensemble below the fold, past it, past 2τ*.
+  characteristics, and x–step diagrams of the SGD ensemble below the fold, past it, past 2τ*:
+  SGD of the chart's 1-D loss (grey), the same cloud trained as network copies (red), and the
+  deterministic step-map characteristics (blue).
 * ``shock_times_track``: one run's quotient and raw sharpness against 2/η_eff and 2/η, and
   the solver's 1/τ* where it was computed.
 """
@@ -75,8 +77,11 @@ def _ensemble(doc, stem, formats):
         for _ in k[1:]:
             det.append(det[-1] + rr["eta"] * np.interp(det[-1], x, arr(ens["v0"])))
         ax.plot(np.asarray(det), k, color="C0", lw=0.8)
-        ax.set(xlim=(x[0], x[-1]), xlabel="chart coordinate x", ylabel="step k",
-               title=f"{ens['n']} SGD runs, η = {rr['ratio']:g} τ*")
+        title = f"{ens['n']} chart-SGD runs (grey), η = {rr['ratio']:g} τ*"
+        if "x_network" in rr:
+            ax.plot(arr(rr["x_network"]), k, color="C3", lw=0.3, alpha=0.2)
+            title = f"η = {rr['ratio']:g} τ*: chart SGD (grey), network SGD (red)"
+        ax.set(xlim=(x[0], x[-1]), xlabel="chart coordinate x", ylabel="step k", title=title)
     return save(fig, stem("shock_times_ensemble"), formats)
 
 
