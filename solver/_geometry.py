@@ -118,11 +118,15 @@ def chart_factors(manifold: Any, grid: Grid, dtype=None) -> ChartFactors:
         key = (manifold, grid.lower, grid.upper, grid.shape, str(jnp.dtype(dtype)))
         hash(key)
     except TypeError:
-        return _chart_factors(manifold, grid, dtype)
-    if key not in _CACHE:
+        key = None
+    if key is None or key not in _CACHE:
+        with jax.ensure_compile_time_eval():  # concrete arrays also when a solver is built under jit
+            fac = _chart_factors(manifold, grid, dtype)
+        if key is None:
+            return fac
         if len(_CACHE) >= 16:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = _chart_factors(manifold, grid, dtype)
+        _CACHE[key] = fac
     return _CACHE[key]
 
 

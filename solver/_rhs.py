@@ -14,6 +14,7 @@ stable-time-step function ``max_dt(u) = 1 / (Σ_a α_a/Δx_a + Σ_a ν m_a/(c_ν
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Callable, NamedTuple
 
 import jax
@@ -31,7 +32,7 @@ from .errors import QShockInputError
 from .grid import Grid
 from .schemes import Scheme
 
-__all__ = ["Discretisation", "build_rhs", "ghost_width"]
+__all__ = ["Discretisation", "build_rhs", "ghost_width", "runtime_viscosity"]
 
 
 class Discretisation(NamedTuple):
@@ -42,14 +43,34 @@ class Discretisation(NamedTuple):
     info: dict
 
 
-def ghost_width(equation, scheme: Scheme) -> int:
-    """Ghost cells needed by the scheme's stencils (advective and viscous)."""
+def ghost_width(equation, scheme: Scheme, viscous=None) -> int:
+    """Ghost cells needed by the scheme's stencils (advective and viscous; ``viscous`` None:
+    ``equation.nu > 0``)."""
     if isinstance(equation, Burgers):
         adv = rec.GHOST_CELLS[scheme.burgers_reconstruction()]
     else:
         adv = hjd.HJ_GHOST_CELLS[scheme.hj_derivative()]
-    visc = dif.DIFFUSION_GHOST[scheme.viscous_order] if equation.nu > 0 else 0
+    viscous = equation.nu > 0 if viscous is None else viscous
+    visc = dif.DIFFUSION_GHOST[scheme.viscous_order] if viscous else 0
     return max(adv, visc)
+
+
+def runtime_viscosity(equation, nu, dtype):
+    r"""``(viscous, ν)``: the static flag and the value of ν used by the right-hand side.
+
+    ``nu=None`` takes the equation's static ``ν`` (viscous iff ``ν > 0``). A given ``nu`` (a number or
+    a traced JAX scalar, e.g. an argument of a jitted function) overrides it and makes the
+    discretisation viscous: the viscous term is ``ν × (its operator)``, so ``ν = 0`` adds exactly
+    zero and one compiled stepper serves every ``ν >= 0``."""
+    if nu is None:
+        return equation.nu > 0, equation.nu
+    if isinstance(nu, (int, float)):  # a number: same arithmetic as the static ν
+        if not (math.isfinite(float(nu)) and float(nu) >= 0):
+            raise QShockInputError(f"runtime viscosity nu must be finite and >= 0, got {nu!r}")
+        return True, float(nu)
+    if jnp.ndim(nu) != 0:
+        raise QShockInputError(f"runtime viscosity nu must be a scalar, got shape {jnp.shape(nu)}")
+    return True, jnp.asarray(nu, dtype)
 
 
 def _check_grid(grid: Grid, ng: int):
@@ -72,33 +93,36 @@ def _diff_faces(F, axis):
     return rec.face_difference(F, axis)
 
 
-def build_rhs(equation, grid: Grid, scheme: Scheme, dtype=None) -> Discretisation:
-    """Assemble the finite-volume right-hand side for ``equation`` on ``grid``."""
+def build_rhs(equation, grid: Grid, scheme: Scheme, dtype=None, nu=None) -> Discretisation:
+    """Assemble the finite-volume right-hand side for ``equation`` on ``grid``; ``nu`` (optional, may be
+    traced) replaces the equation's viscosity at run time (:func:`runtime_viscosity`)."""
     if scheme.name == "spectral":
         raise QShockInputError("build_rhs is finite-volume only; use solver.spectral for --scheme spectral")
     dtype = dtype or jnp.result_type(float)
+    visc = runtime_viscosity(equation, nu, dtype)
     if isinstance(equation, Burgers):
-        return _burgers(equation, grid, scheme, dtype)
+        return _burgers(equation, grid, scheme, dtype, visc)
     if isinstance(equation, HamiltonJacobi):
-        return _hj(equation, grid, scheme, dtype)
+        return _hj(equation, grid, scheme, dtype, visc)
     raise QShockInputError(f"unknown equation object {type(equation).__name__}")
 
 
 # --------------------------------------------------------------------------- Burgers
-def _burgers(eq: Burgers, grid: Grid, scheme: Scheme, dtype) -> Discretisation:
-    """Burgers on ``grid``: the 1-D metric (chart) form, flat 1-D, or the N-D gradient form."""
+def _burgers(eq: Burgers, grid: Grid, scheme: Scheme, dtype, visc) -> Discretisation:
+    """Burgers on ``grid``: the 1-D metric (chart) form, flat 1-D, or the N-D gradient form;
+    ``visc = (viscous, ν)`` from :func:`runtime_viscosity`."""
     method, kind = scheme.burgers_reconstruction(), scheme.burgers_flux()
-    ng = ghost_width(eq, scheme)
+    ng = ghost_width(eq, scheme, visc[0])
     _check_grid(grid, ng)
     info = {"reconstruction": method, "flux": kind, "ghost": ng}
     if eq.manifold is not None:
-        return _burgers_chart(eq, grid, method, kind, ng, scheme.viscous_order, dtype, info)
+        return _burgers_chart(eq, grid, method, kind, ng, scheme.viscous_order, dtype, info, visc)
     if grid.ndim == 1:
-        return _burgers_1d(eq.nu, grid, method, kind, ng, scheme.viscous_order, info)
-    return _burgers_nd(eq.nu, grid, method, kind, ng, scheme.viscous_order, info)
+        return _burgers_1d(visc, grid, method, kind, ng, scheme.viscous_order, info)
+    return _burgers_nd(visc, grid, method, kind, ng, scheme.viscous_order, info)
 
 
-def _burgers_chart(eq: Burgers, grid: Grid, method, kind, ng, order, dtype, info) -> Discretisation:
+def _burgers_chart(eq: Burgers, grid: Grid, method, kind, ng, order, dtype, info, visc) -> Discretisation:
     r"""1-D chart form :math:`p_t + (p^2/(2g))_x = \nu\,\partial_x[g^{-1/2}\partial_x(g^{-1/2}p)]`."""
     if grid.ndim != 1:
         raise QShockInputError("the metric (chart) form of Burgers is 1-D; use hj for higher-dimensional charts")
@@ -106,7 +130,7 @@ def _burgers_chart(eq: Burgers, grid: Grid, method, kind, ng, order, dtype, info
     if fac.weighted:  # the form below assumes the density sqrt(g); a weight adds (log rho)' terms
         raise QShockInputError("the 1-D Burgers metric form needs the Riemannian density sqrt(g); this chart "
                                "carries a weight (e.g. r^(n-1) on the radial quotient): use --equation hj")
-    nu, dx = eq.nu, grid.dx
+    (viscous, nu), dx = visc, grid.dx
     cvis = dif.VISCOUS_STABILITY[order]
     g_f = fac.metric_faces[0]
     coef = jnp.where(g_f > 0, 1.0 / jnp.where(g_f > 0, g_f, 1.0), 0.0)  # 1/g at faces; 0 at singular faces
@@ -114,14 +138,16 @@ def _burgers_chart(eq: Burgers, grid: Grid, method, kind, ng, order, dtype, info
     w_f = jnp.where(g_f > 0, 1.0 / jnp.sqrt(jnp.where(g_f > 0, g_f, 1.0)), 0.0)
     # q = p/sqrt(g) diffuses with face weights 1/sqrt(g); rate ~ (w+ + w-)/(sqrt(g) dx^2)
     wsum = w_f[1:] + w_f[:-1]
-    visc_rate = nu * (0.5 / cvis) * float(jnp.max(wsum * inv_sqrt_g_c)) / dx[0] ** 2
+    with jax.ensure_compile_time_eval():  # a number also when built under jit
+        bound = float(jnp.max(wsum * inv_sqrt_g_c))
+    visc_rate = nu * (0.5 / cvis) * bound / dx[0] ** 2
 
     def rhs(u, t):
         up = grid.pad(u, ng, 0, parity=-1, t=t)
         qL, qR = rec.reconstruct(up, method, axis=0, ng=ng)
         F = bf.burgers_flux(qL, qR, kind, coef=coef)
         du = -_diff_faces(F, 0) / dx[0]
-        if nu > 0:
+        if viscous:
             q = up * jnp.pad(inv_sqrt_g_c, ng, mode="edge")
             du = du + nu * dif.metric_diffusion_1axis(q, dx[0], w_f, 1.0, axis=0, ng=ng)
         return du
@@ -133,16 +159,16 @@ def _burgers_chart(eq: Burgers, grid: Grid, method, kind, ng, order, dtype, info
     return Discretisation(rhs, max_dt, lambda u: None, grid.shape, info)
 
 
-def _burgers_1d(nu, grid: Grid, method, kind, ng, order, info) -> Discretisation:
+def _burgers_1d(visc, grid: Grid, method, kind, ng, order, info) -> Discretisation:
     r"""Flat 1-D :math:`u_t + (u^2/2)_x = \nu u_{xx}` (conservative, central viscous term of ``order``)."""
-    dx = grid.dx
+    (viscous, nu), dx = visc, grid.dx
     cvis = dif.VISCOUS_STABILITY[order]
 
     def rhs(u, t):
         up = grid.pad(u, ng, 0, parity=-1, t=t)
         qL, qR = rec.reconstruct(up, method, axis=0, ng=ng)
         du = -_diff_faces(bf.burgers_flux(qL, qR, kind), 0) / dx[0]
-        if nu > 0:
+        if viscous:
             du = du + nu * dif.second_derivative(up, dx[0], axis=0, order=order, ng=ng)
         return du
 
@@ -152,9 +178,9 @@ def _burgers_1d(nu, grid: Grid, method, kind, ng, order, info) -> Discretisation
     return Discretisation(rhs, max_dt, lambda u: None, grid.shape, info)
 
 
-def _burgers_nd(nu, grid: Grid, method, kind, ng, order, info) -> Discretisation:
+def _burgers_nd(visc, grid: Grid, method, kind, ng, order, info) -> Discretisation:
     r"""N-D gradient form :math:`v_t + \nabla(|v|^2/2) = \nu\Delta v`, ``v`` stored as ``(d, *shape)``."""
-    d, dx = grid.ndim, grid.dx
+    (viscous, nu), d, dx = visc, grid.ndim, grid.dx
     cvis = dif.VISCOUS_STABILITY[order]
 
     def pad_vec(v, a, t):
@@ -168,7 +194,7 @@ def _burgers_nd(nu, grid: Grid, method, kind, ng, order, info) -> Discretisation
             vL, vR = rec.reconstruct(vp, method, axis=a + 1, ng=ng)
             F = bf.gradient_form_flux(vL, vR, a, kind)
             terms.append(-_diff_faces(F, a + 1) / dx[a])
-            if nu > 0:
+            if viscous:
                 terms.append(nu * dif.second_derivative(vp, dx[a], axis=a + 1, order=order, ng=ng))
         return _sum_axes(terms)
 
@@ -183,11 +209,12 @@ def _burgers_nd(nu, grid: Grid, method, kind, ng, order, info) -> Discretisation
 def _metric_visc_bound(fac, dx) -> float:
     """max_i Σ_a (W_{a,i+1/2} + W_{a,i-1/2}) / (√G_i Δx_a²): forward-Euler rate of Δ_g (order 2)."""
     total = 0.0
-    for a, w in enumerate(fac.face_weights):
-        n = w.shape[a]
-        s = jax.lax.slice_in_dim(w, 1, n, axis=a) + jax.lax.slice_in_dim(w, 0, n - 1, axis=a)
-        total = total + s / (dx[a] ** 2)
-    return float(jnp.max(total * fac.inv_sqrt_det_centres))
+    with jax.ensure_compile_time_eval():  # a number also when built under jit
+        for a, w in enumerate(fac.face_weights):
+            n = w.shape[a]
+            s = jax.lax.slice_in_dim(w, 1, n, axis=a) + jax.lax.slice_in_dim(w, 0, n - 1, axis=a)
+            total = total + s / (dx[a] ** 2)
+        return float(jnp.max(total * fac.inv_sqrt_det_centres))
 
 
 # --------------------------------------------------------------------------- Hamilton–Jacobi
@@ -350,13 +377,14 @@ def _hj_viscous_rate(grid: Grid, fac, nu: float, order: int) -> float:
     return sum(nu / (cvis * h * h) for h in grid.dx)
 
 
-def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation:
+def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype, visc) -> Discretisation:
     r""":math:`\dot u = -\hat H(x, p^-, p^+) + \nu\Delta_g u`, assembled from the builders above
-    and the numerical Hamiltonian registered under ``scheme``'s flux name."""
+    and the numerical Hamiltonian registered under ``scheme``'s flux name; ``visc = (viscous, ν)``."""
     deriv = scheme.hj_derivative()
-    ng = ghost_width(eq, scheme)
+    (viscous, nu) = visc
+    ng = ghost_width(eq, scheme, viscous)
     _check_grid(grid, ng)
-    d, nu, dx = grid.ndim, eq.nu, grid.dx
+    d, dx = grid.ndim, grid.dx
     x = grid.points(dtype)  # (*shape, d)
     fac = chart_factors(eq.manifold, grid, dtype) if eq.manifold is not None else None
     if eq.manifold is not None and getattr(eq.manifold, "dim", d) != d:
@@ -376,7 +404,7 @@ def _hj(eq: HamiltonJacobi, grid: Grid, scheme: Scheme, dtype) -> Discretisation
 
     def rhs(u, t):
         du = -hhat(*derivatives(u, t))
-        return du + nu * lap(u, t) if nu > 0 else du
+        return du + nu * lap(u, t) if viscous else du
 
     def imex_parts():  # method 'imex' (solver.imex_charts): advective part, diffusion propagator, nu
         from .imex_charts import imex_parts as parts

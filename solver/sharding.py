@@ -51,7 +51,7 @@ from jax.sharding import PartitionSpec as P
 
 from ._diffusion import VISCOUS_STABILITY
 from ._hamiltonians import sum_components
-from ._rhs import _hj_derivatives, build_rhs, ghost_width
+from ._rhs import _hj_derivatives, build_rhs, ghost_width, runtime_viscosity
 from .equations import Burgers, HamiltonJacobi
 from .errors import QShockInputError
 from .grid import Grid
@@ -139,7 +139,7 @@ class HaloGrid:
         return jnp.concatenate([left, u, right], axis=ax)
 
 
-def check_shardable(equation, grid: Grid, scheme, method: str, names: tuple, mesh: Mesh) -> None:
+def check_shardable(equation, grid: Grid, scheme, method: str, names: tuple, mesh: Mesh, viscous=None) -> None:
     """Refuse (one-line QShockInputError) what a sharded finite-volume solve does not support."""
     if method not in ("ssprk3", "ssprk3-fixed"):
         raise QShockInputError(f"sharded solves support methods ssprk3 and ssprk3-fixed, not {method!r}")
@@ -154,7 +154,7 @@ def check_shardable(equation, grid: Grid, scheme, method: str, names: tuple, mes
         if callable(b.value) or "pole" in (b.kind, b.upper):
             raise QShockInputError(f"sharded solves do not support the {b.kind} boundary of axis "
                                    f"{grid.axis_names[a]!r} (callable data or a pole)")
-    ng = ghost_width(equation, scheme)
+    ng = ghost_width(equation, scheme, viscous)
     need = max(ng, 2 * ng - 1, 3)
     for a, name in enumerate(names):
         m = grid.shape[a] // (mesh.shape[name] if name is not None else 1)
@@ -167,11 +167,12 @@ def _global_max(x, axes):
     return lax.pmax(jnp.max(x), axes) if axes else jnp.max(x)
 
 
-def global_max_dt(equation, hgrid: HaloGrid, scheme, dtype):
+def global_max_dt(equation, hgrid: HaloGrid, scheme, dtype, nu=None):
     r"""The stable step at CFL 1 of the whole grid from one block (same arithmetic as
     :func:`solver.kernels.build_rhs`'s ``max_dt``; the maxima made global with ``pmax``)."""
     axes = tuple(n for n in hgrid.names if n is not None)
-    nu, dx, d = equation.nu, hgrid.dx, hgrid.ndim
+    viscous, nu = runtime_viscosity(equation, nu, dtype)
+    dx, d = hgrid.dx, hgrid.ndim
     cvis = VISCOUS_STABILITY[scheme.viscous_order]
     if isinstance(equation, Burgers) and d == 1:
         def max_dt(u):
@@ -186,7 +187,7 @@ def global_max_dt(equation, hgrid: HaloGrid, scheme, dtype):
     coeffs = jnp.ones((d,), dtype) if equation.is_default_hamiltonian else \
         jnp.asarray(equation.separable_coefficients, dtype)
     cfull = coeffs.reshape((d,) + (1,) * d)
-    derivatives = _hj_derivatives(hgrid, scheme.hj_derivative(), ghost_width(equation, scheme))
+    derivatives = _hj_derivatives(hgrid, scheme.hj_derivative(), ghost_width(equation, scheme, viscous))
     visc_rate = sum(nu / (cvis * h * h) for h in dx)
 
     def max_dt(u):
@@ -216,7 +217,7 @@ def _dedup(progress):
     return report
 
 
-def sharded_stepper(equation, grid: Grid, ts, mesh, sch, opt, method: str, dtype):
+def sharded_stepper(equation, grid: Grid, ts, mesh, sch, opt, method: str, dtype, nu=None):
     """``(run, discretisation)`` like :func:`solver.stepping.build_stepper`, on a device mesh.
 
     ``run(u0) -> (us, n_steps, status, t_bad, i_bad)`` takes and returns global arrays (laid out
@@ -225,11 +226,11 @@ def sharded_stepper(equation, grid: Grid, ts, mesh, sch, opt, method: str, dtype
     from .stepping import INTEGRATORS, first_failure  # stepping imports this module lazily
 
     mesh, names = as_mesh(mesh, grid)
-    check_shardable(equation, grid, sch, method, names, mesh)
+    check_shardable(equation, grid, sch, method, names, mesh, viscous=None if nu is None else True)
     counts = tuple(mesh.shape[n] if n is not None else 1 for n in names)
     hgrid = HaloGrid(grid, names, counts)
-    local = build_rhs(equation, hgrid, sch, dtype)
-    disc = build_rhs(equation, grid, sch, dtype)
+    local = build_rhs(equation, hgrid, sch, dtype, nu=nu)
+    disc = build_rhs(equation, grid, sch, dtype, nu=nu)
     axes = tuple(n for n in names if n is not None)
 
     def all_finite(u):
@@ -237,7 +238,7 @@ def sharded_stepper(equation, grid: Grid, ts, mesh, sch, opt, method: str, dtype
 
     opt = opt._replace(progress=_dedup(opt.progress))
     ts = jnp.asarray(ts, dtype)
-    block = INTEGRATORS[method](local.rhs, global_max_dt(equation, hgrid, sch, dtype), ts, opt,
+    block = INTEGRATORS[method](local.rhs, global_max_dt(equation, hgrid, sch, dtype, nu), ts, opt,
                                 all_finite=all_finite)
     spec = _field_spec(equation, grid, names)
 
