@@ -266,7 +266,7 @@ assert tuple(INTEGRATORS) == METHODS
 
 def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limiter="mc", diffusion_order=None,
                   cfl=0.5, method="ssprk3", dt=None, max_steps=10_000_000, dtype=None, rtol=1e-8, atol=1e-10,
-                  progress=None, progress_every: int = 50, mesh=None):
+                  progress=None, progress_every: int = 50, mesh=None, nu=None):
     """A pure, jittable and vmappable map ``u0 -> (us, n_steps, status, t_bad, i_bad)``.
 
     ``us`` has one snapshot per entry of ``ts`` (``ts[0]`` is the initial time).
@@ -277,6 +277,9 @@ def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limite
     change the computed values. ``method`` names a registered integrator (``INTEGRATORS``).
     ``mesh`` (a :class:`jax.sharding.Mesh`, a device count or a tuple of counts) splits the grid
     across devices (:mod:`solver.sharding`; ``run`` is then jittable but not vmappable).
+    ``nu`` (optional) replaces ``equation.nu`` and may be traced: built inside a jitted function
+    that takes ν as an argument, one compiled stepper serves every ν >= 0 (the viscous term is
+    ν × its operator, so ν = 0 is exactly inviscid; not with ``method='imex'``).
     Returns ``(run, discretisation, scheme)``.
     """
     dtype = dtype or jnp.result_type(float)
@@ -284,13 +287,15 @@ def build_stepper(equation, grid: Grid, ts, *, scheme="weno5", flux=None, limite
     cfl = sch.check_cfl(cfl)
     if method not in INTEGRATORS:
         raise QShockInputError(f"unknown time integrator {method!r}; expected one of {', '.join(METHODS)}")
+    if nu is not None and method == "imex":
+        raise QShockInputError("method 'imex' takes the viscosity from the equation, not a runtime nu")
     opt = StepOptions(cfl, dt, max_steps, rtol, atol, progress, progress_every)
     if mesh is not None:
         from .sharding import sharded_stepper
 
-        run, disc, _ = sharded_stepper(equation, grid, ts, mesh, sch, opt, method, dtype)
+        run, disc, _ = sharded_stepper(equation, grid, ts, mesh, sch, opt, method, dtype, nu=nu)
         return run, disc, sch
-    disc = build_rhs(equation, grid, sch, dtype)
+    disc = build_rhs(equation, grid, sch, dtype, nu=nu)
     run = INTEGRATORS[method](disc.rhs, disc.max_dt, jnp.asarray(ts, dtype), opt)
     return run, disc, sch
 
@@ -354,6 +359,8 @@ def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, lim
     dtype = jnp.dtype(dtype or jnp.result_type(float))
     if dtype not in (jnp.float32, jnp.float64):
         raise QShockInputError(f"dtype must be float32 or float64, got {dtype}")
+    if sch.name == "spectral" and equation.manifold is not None:
+        return _solve_sphere(equation, grid, u0, t1, ts, method, dt, mesh)
     if sch.name == "spectral":
         from .spectral import solve_spectral
 
@@ -383,6 +390,27 @@ def solve(equation, grid: Grid, u0, t1: float, *, scheme="weno5", flux=None, lim
         "manifold": type(equation.manifold).__name__ if equation.manifold is not None else "euclidean",
     }
     return Solution(t=jnp.asarray(ts, dtype), u=us, grid=grid, p=p, n_steps=int(n), metadata=meta)
+
+
+def _solve_sphere(equation, grid: Grid, u0, t1, ts, method, dt, mesh) -> Solution:
+    r"""``scheme='spectral'`` on S² (spherical chart): spherical harmonics on the ``nlat × nlon`` grid of
+    cell centres (Fejér nodes), :func:`solver.spectral.sphere_etdrk4.solve_sphere_spectral`; ``method``
+    ``'etdrk4'`` or ``'cole-hopf'`` chooses the time integration, any other value ``'auto'``; Burgers
+    (``u0`` the covector ``(v_θ, v_φ)`` of a gradient field): :mod:`solver.spectral.sphere_burgers`."""
+    from .spectral.sphere_etdrk4 import solve_sphere_spectral
+
+    if mesh is not None:
+        raise QShockInputError("spectral solves on the sphere run on one device; drop mesh/--devices")
+    full = (np.allclose(grid.lower, (0.0, 0.0), atol=1e-12) and np.allclose(grid.upper, (math.pi, 2 * math.pi))
+            if grid.ndim == 2 else False)
+    if not full:
+        raise QShockInputError("spectral solves on the sphere need the whole chart [0, pi] x [0, 2 pi) as the grid")
+    if isinstance(equation, Burgers):  # gradient fields v = grad u, through the potential (ETDRK4)
+        from .spectral.sphere_burgers import solve_sphere_burgers
+
+        return solve_sphere_burgers(equation, u0, *grid.shape, t1, save_at=ts, sampling="fejer", dt=dt)
+    return solve_sphere_spectral(equation, np.asarray(u0, float), *grid.shape, t1, save_at=ts, sampling="fejer",
+                                 method=method if method in ("etdrk4", "cole-hopf") else "auto", dt=dt)
 
 
 def _raise_on_status(status, t_bad, ibad, n, grid, disc, sch, equation, max_steps, t1):

@@ -51,7 +51,8 @@ def add_problem_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheme", help="godunov|muscl|weno5|wenoz|spectral (default weno5)")
     p.add_argument("--flux", help="Burgers: godunov|eo|llf|roe; HJ: godunov|lf|llf")
     p.add_argument("--limiter", help="MUSCL limiter: minmod|mc|vanleer (default mc)")
-    p.add_argument("--method", help="ssprk3 (default, CFL-adaptive) | ssprk3-fixed | diffrax")
+    p.add_argument("--method", help="ssprk3 (default, CFL-adaptive) | ssprk3-fixed | diffrax | imex; spectral S^2: "
+                                    "auto | cole-hopf | etdrk4")
     p.add_argument("--diffusion-order", dest="diffusion_order", type=int, help="2 or 4")
     p.add_argument("--grid", help="spectral S^2 latitudes: fejer (default, equiangular = cell centres) or gauss "
                                   "(Gauss-Legendre); any --n NLAT,NLON with NLON >= 2L-1, e.g. --n 48,96")
@@ -232,13 +233,14 @@ class Problem:
 
 def _sphere_spectral(prob: "Problem"):
     """S² by spherical harmonics on an ``nlat × nlon`` grid (``--grid fejer``: nodes = cell centres;
-    ``gauss``: Gauss–Legendre latitudes, written as the NetCDF coordinate); ``L`` from ``nlat``."""
-    from qshock.solver.spectral import solve_sphere, sphere_band_limit
+    ``gauss``: Gauss–Legendre latitudes, written as the NetCDF coordinate); ``L`` from ``nlat``.
+    ``--method``: Cole–Hopf (default H), ETDRK4 (any ``--hamiltonian``), or auto (the default)."""
+    from qshock.solver.spectral.sphere_etdrk4 import SPHERE_METHODS, solve_sphere_spectral
 
     sampling = prob.extra.get("grid") or "fejer"
-    L = sphere_band_limit(*prob.grid.shape, sampling)
-    return solve_sphere(prob.equation, lambda th, ph: prob.ic_fn(th, ph), L, prob.t1, save_at=prob.times,
-                        sampling=sampling, nlat=prob.grid.shape[0], nlon=prob.grid.shape[1])
+    return solve_sphere_spectral(prob.equation, lambda th, ph: prob.ic_fn(th, ph), *prob.grid.shape, prob.t1,
+                                 save_at=prob.times, sampling=sampling,
+                                 method=prob.method if prob.method in SPHERE_METHODS else "auto")
 
 
 def _sphere_grid(grid, scheme, manifold, shape):
@@ -305,10 +307,13 @@ def _required(args: argparse.Namespace) -> tuple[float, float, float]:
     if args.dtype not in DTYPES:
         raise QShockInputError(f"unknown --dtype {args.dtype!r}; expected float64 or float32")
     Scheme(args.scheme, args.flux, args.limiter, args.diffusion_order).check_cfl(cfl)  # validates names
+    from qshock.solver.spectral.sphere_etdrk4 import SPHERE_METHODS
     from qshock.solver.stepping import METHODS
 
-    if args.method not in METHODS:
-        raise QShockInputError(f"unknown --method {args.method!r}; expected one of {', '.join(METHODS)}")
+    sphere = args.scheme == "spectral" and args.manifold is not None
+    if args.method not in METHODS and not (sphere and args.method in SPHERE_METHODS):
+        extra = f" (spectral S^2: {', '.join(SPHERE_METHODS)})" if sphere else ""
+        raise QShockInputError(f"unknown --method {args.method!r}; expected one of {', '.join(METHODS)}{extra}")
     return t1, nu, cfl
 
 
