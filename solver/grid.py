@@ -78,6 +78,10 @@ def _as_boundary(b) -> Boundary:
     raise QShockInputError(f"boundary must be a name or Boundary, got {b!r}")
 
 
+#: smallest and largest cell width a grid accepts (squares and inverse squares stay finite)
+MIN_CELL, MAX_CELL = 1e-100, 1e100
+
+
 class Grid(eqx.Module):
     """Uniform cell-centred grid in any dimension (hashable, usable as a static argument).
 
@@ -117,6 +121,11 @@ class Grid(eqx.Module):
                 )
             if shape[a] < 1:
                 raise QShockInputError(f"grid axis {a}: need at least one cell, got {shape[a]}")
+            dx = (upper[a] - lower[a]) / shape[a]
+            if not MIN_CELL <= dx <= MAX_CELL:  # dx**2 and 1/dx**2 must stay normal floats (CFL, viscosity)
+                raise QShockInputError(
+                    f"domain axis {a}: cell width {dx:.3g} of [{lower[a]:.6g}, {upper[a]:.6g}] over {shape[a]} "
+                    f"cells is outside [{MIN_CELL:g}, {MAX_CELL:g}]; rescale the problem")
         if isinstance(boundaries, (str, Boundary)):
             boundaries = (boundaries,) * d
         boundaries = tuple(_as_boundary(b) for b in boundaries)

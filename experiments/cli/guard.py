@@ -179,8 +179,11 @@ def check_memory(shape, n_out: int, components: int = 1, force: bool = False, fl
 
 
 def check_steps(estimate: float, max_steps: int, detail: str, force: bool = False) -> None:
-    """Refuse a solve whose estimated number of time steps exceeds ``--max-steps``."""
-    if not math.isfinite(estimate):
+    """Refuse a solve whose estimated number of time steps exceeds ``--max-steps`` (an infinite
+    estimate, e.g. ``--t1 1e308``, too; NaN means "not estimated": adaptive solvers)."""
+    if max_steps < 1:
+        raise QShockInputError(f"--max-steps must be a positive integer, got {max_steps}")
+    if math.isnan(estimate):
         return
     if estimate > max_steps and not force:
         raise QShockInputError(f"about {estimate:.2g} time steps needed ({detail}), more than --max-steps "
