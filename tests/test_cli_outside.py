@@ -6,8 +6,10 @@ any work and with nothing left behind.
 
 from __future__ import annotations
 
+import json
 import os
 
+import numpy as np
 import pytest
 
 from qshock.experiments.cli.main import main
@@ -58,3 +60,71 @@ def test_grid_cell_width_bounds():
     for hi in (0.5 * 64 * MIN_CELL, 2.0 * 64 * MAX_CELL):
         with pytest.raises(QShockInputError, match="cell width"):
             Grid((0.0,), (hi,), (64,))
+
+
+def _train_run(folder):
+    """A directory that looks like a finished ``qshock train`` run (its config.json)."""
+    os.makedirs(folder)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump({"config": {"model": "mlp", "steps": 4, "seeds": [0]}, "versions": {}}, f)
+
+
+# ------------------------------------------------------------------ experiment / verify: output folders
+@pytest.mark.parametrize("resume", [False, True])
+def test_experiment_refuses_a_train_run_directory(resume, tmp_path, capsys):
+    """The study wrote its config.json over the run's (the run could no longer be resumed or drawn)."""
+    _train_run(tmp_path / "run")
+    before = (tmp_path / "run" / "config.json").read_text()
+    _refused(["experiment", "eos", "--quick", "--out", "{t}/run"] + (["--resume"] if resume else []), capsys,
+             tmp_path, "holds a qshock train run")
+    assert (tmp_path / "run" / "config.json").read_text() == before
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_experiment_refuses_another_study_directory(resume, tmp_path, capsys):
+    (tmp_path / "st" / "items").mkdir(parents=True)
+    (tmp_path / "st" / "config.json").write_text(json.dumps({"study": "catapult", "params": {}}))
+    _refused(["experiment", "eos", "--quick", "--out", "{t}/st"] + (["--resume"] if resume else []), capsys,
+             tmp_path, "holds study 'catapult', not 'edge-of-stability'")
+
+
+def test_empty_output_names_refused(tmp_path, capsys, monkeypatch):
+    """``--out ''`` ran the full study into runs/NAME; ``--figures ''`` was ignored."""
+    monkeypatch.chdir(tmp_path)
+    _refused(["experiment", "eos", "--quick", "--out", ""], capsys, tmp_path, "--out needs a directory name")
+    _refused(["verify", "--quick", "--figures", ""], capsys, tmp_path, "--figures needs a directory name")
+
+
+# ------------------------------------------------------------------ warnings: one line
+def test_solver_warning_is_one_line(tmp_path, capsys):
+    """The spectral ResolutionWarning came out as Python's two lines (file:line and the source line)."""
+    argv = SOLVE[:-1] + ["2", "--scheme", "spectral", "--out", str(tmp_path / "s.nc")]
+    assert main(argv) == 0
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("qshock solve: warning: spectral solve under-resolved") and ".py:" not in lines[0]
+
+
+# ------------------------------------------------------------------ plot: files without values
+def test_plot_refuses_files_without_values(tmp_path, capsys):
+    import xarray as xr
+
+    xr.Dataset({"u": (("t", "x"), np.zeros((0, 4)))}, coords={"t": np.zeros(0), "x": np.arange(4.0)}).to_netcdf(
+        tmp_path / "empty.nc")  # was an internal IndexError
+    xr.Dataset({"u": (("t", "x"), np.full((2, 4), np.nan))}, coords={"t": [0.0, 1.0], "x": np.arange(4.0)}).to_netcdf(
+        tmp_path / "nan.nc")  # was drawn as an empty figure
+    _refused(["plot", "{t}/empty.nc"], capsys, tmp_path, "holds no values of u")
+    _refused(["plot", "{t}/nan.nc"], capsys, tmp_path, "u has no finite value")
+
+
+# ------------------------------------------------------------------ train: integer flags
+@pytest.mark.parametrize("extra,needle", [
+    (["--seed", "99999999999"], "--seed must be an integer in [0, 2147483647]"),  # was OverflowError (int32 key)
+    (["--seed", "-1"], "--seed must be an integer in [0, 2147483647]"),
+    (["--depth", "0"], "--depth must be >= 1"),  # was "Need at least one array to concatenate."
+    (["--model", "transformer", "--data", "sequence", "--heads", "0"], "--heads must be >= 1"),  # ZeroDivisionError
+    (["--model", "transformer", "--data", "sequence", "--heads", "-2"], "--heads must be >= 1"),  # MLIRError
+])
+def test_train_integer_flags_refused(extra, needle, tmp_path, capsys):
+    argv = ["train", "--model", "mlp", "--data", "digits", "--lr", "0.1", "--batch", "8", "--steps", "2"]
+    _refused(argv + extra + ["--out", "{t}/run"], capsys, tmp_path, needle)

@@ -14,6 +14,7 @@ and run directories with a checkpoint are kept for ``--resume``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -238,7 +239,12 @@ def estimate_problem_steps(prob) -> tuple[float, str]:
         return (prob.t1 / dt if dt > 0 else math.inf), f"pseudo-spectral, dt = 0.25 dx/max|v0| = {dt:.3g}"
     from qshock.solver.stepping import estimate_steps
 
-    n = estimate_steps(prob.equation, prob.grid, np.asarray(prob.u0), prob.t1, scheme=prob.scheme, flux=prob.flux,
+    eq = prob.equation
+    if prob.method == "imex":  # the diffusion is propagated exactly: only the advective CFL sets the step
+        import dataclasses
+
+        eq = dataclasses.replace(eq, nu=0.0)
+    n = estimate_steps(eq, prob.grid, np.asarray(prob.u0), prob.t1, scheme=prob.scheme, flux=prob.flux,
                        limiter=prob.limiter, diffusion_order=prob.diffusion_order, cfl=prob.cfl)
     return n, f"CFL {prob.cfl:g}, dt = {prob.t1 / n:.3g} from the initial data and nu"
 
@@ -309,7 +315,7 @@ def cmd_shocks(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    if getattr(args, "figures", None):  # before the (long) table: a bad folder must not lose it
+    if getattr(args, "figures", None) is not None:  # before the (long) table: a bad folder must not lose it
         from qshock.experiments.cli.guard import check_output_dir
         from qshock.experiments.lab.runstore import track_output
 
@@ -342,13 +348,35 @@ def cmd_experiment(args) -> int:
             raise _InputError(f"--config: {f.name} is an empty list; give at least one value")
     if getattr(args, "seeds", None) is not None and args.seeds < 1:
         raise _InputError(f"--seeds must be >= 1, got {args.seeds}")
-    out = args.out or os.path.join("runs", name)
+    out = os.path.join("runs", name) if args.out is None else args.out
     check_output_dir(out, "--out")
     if args.resume and not os.path.isfile(os.path.join(out, "config.json")):
         raise _InputError(f"--resume: {out} holds no study (no config.json); drop --resume to start one")
+    check_study_dir(out, name)
     track_output(out)
 
     return run_study(args)
+
+
+def check_study_dir(out: str, name: str) -> None:
+    """``--out`` of ``qshock experiment NAME`` must not hold a training run or another study: the
+    study would overwrite its config.json and mix its files in (exit 2 before any work)."""
+    import json
+
+    path = os.path.join(out, "config.json")
+    if not os.path.isfile(path):
+        return
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        raise _InputError(f"--out {out}: {path} is not a readable config.json; choose another directory") from None
+    study = doc.get("study") if isinstance(doc, dict) else None
+    if study is None:
+        what = "a qshock train run" if isinstance(doc, dict) and "config" in doc else "no qshock study"
+        raise _InputError(f"--out {out} holds {what} (config.json without a study name); choose another directory")
+    if study != name:
+        raise _InputError(f"--out {out} holds study {study!r}, not {name!r}; choose another directory")
 
 
 def check_config_file(path) -> None:
@@ -481,7 +509,8 @@ def main(argv=None) -> int:
     from qshock.experiments.lab.runstore import cleanup_partial, forget_outputs
 
     try:
-        code = int(COMMANDS[args.command](args) or 0)
+        with _one_line_warnings(prog):
+            code = int(COMMANDS[args.command](args) or 0)
         forget_outputs()
         return code
     except BlowUpError as exc:
@@ -500,6 +529,21 @@ def main(argv=None) -> int:
             raise
         _release(cleanup_partial)
         return _fail(prog, f"internal error ({type(exc).__name__}: {exc}); rerun with QSHOCK_DEBUG=1 for details", 1)
+
+
+@contextlib.contextmanager
+def _one_line_warnings(prog: str):
+    """Python warnings (e.g. the solver's ResolutionWarning) as one line on stderr,
+    ``qshock CMD: warning: ...``, instead of the file, line number and source line."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        kind = "" if issubclass(category, UserWarning) else f"{category.__name__}: "
+        print(f"{prog}: warning: {kind}{' '.join(str(message).split())}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _release(cleanup) -> None:

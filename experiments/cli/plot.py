@@ -44,6 +44,10 @@ def _open(path: str):
                                f"{type(e).__name__}") from None
     if "u" not in ds or "t" not in ds.coords:
         raise QShockInputError(f"{path} is not a qshock solution (needs variable u and coordinate t)")
+    if ds["u"].size == 0 or ds.sizes["t"] == 0:
+        raise QShockInputError(f"{path} holds no values of u (empty time or space axis)")
+    if not np.isfinite(ds["u"].values).any():
+        raise QShockInputError(f"{path}: u has no finite value (NaN or infinite everywhere); nothing to draw")
     return ds
 
 

@@ -19,6 +19,8 @@ __all__ = ["add_arguments", "run", "config_from_args", "check_run_dir", "first_n
 
 #: default bound of --steps (K seeds x steps x ~6 per-step metrics are held in memory)
 MAX_STEPS = 1_000_000
+#: largest --seed (jax.random.PRNGKey takes a 32-bit integer)
+MAX_SEED = 2**31 - 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +79,11 @@ def config_from_args(args):
         seeds = tuple(range(args.seeds))
     else:
         seeds = (0 if args.seed is None else args.seed,)
+    if not 0 <= max(seeds) <= MAX_SEED:  # PRNG keys take 32-bit seeds
+        raise QShockInputError(f"--seed must be an integer in [0, {MAX_SEED}], got {max(seeds)}")
+    for flag, value in (("--depth", args.depth), ("--heads", args.heads)):
+        if value < 1:
+            raise QShockInputError(f"{flag} must be >= 1, got {value}")
     every = args.sharpness_every
     if args.eval_every is not None:
         if every and every != args.eval_every:
