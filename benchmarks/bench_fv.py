@@ -374,6 +374,8 @@ def profile_burgers(report, sizes=(1024, 16384), dtype=jnp.float64):
         fns["qshock ssprk3 (adaptive), as is"] = lambda fn=fa, u0=ua: fn(u0)[0]
         ff, uf, *_ = burgers_setup(n, dtype)
         fns["qshock ssprk3-fixed, as is"] = lambda fn=ff, u0=uf: fn(u0)[0]
+        fo, uo = _adaptive_without_check(n, dtype)
+        fns["qshock ssprk3 (adaptive) without the blow-up check (diagnostic)"] = lambda fn=fo, u0=uo: fn(u0)[0]
         variants = {"F[1:] - F[:-1] (slices)": _slice_difference, "face_difference (conv)": face_difference}
         for label, diff in variants.items():
             fk, uk = kernel_weno5_burgers(n, dtype, diff)
@@ -384,6 +386,22 @@ def profile_burgers(report, sizes=(1024, 16384), dtype=jnp.float64):
         for k, v in best.items():
             report({"table": table, "dtype": jnp.dtype(dtype).name, "N": n, "variant": k,
                     "us/step": 1e6 * v / BURGERS_STEPS, "cell-updates/s": n * BURGERS_STEPS / v})
+
+
+def _adaptive_without_check(n, dtype):
+    """The adaptive SSP-RK3 run of :func:`burgers_setup` with the per-step blow-up check replaced by
+    ``True`` (same steps and values): what the check costs per step (issue 15, target 5)."""
+    from qshock.solver import Burgers
+    from qshock.solver.kernels import build_rhs
+    from qshock.solver.schemes import Scheme
+    from qshock.solver.stepping import INTEGRATORS, StepOptions
+
+    _, u0, g, t1, _ = burgers_setup(n, dtype, method="ssprk3")
+    disc = build_rhs(Burgers(), g, Scheme("weno5", "godunov"), dtype)
+    opt = StepOptions(CFL, None, 10_000_000, 1e-8, 1e-10, None, 50)
+    run = INTEGRATORS["ssprk3"](disc.rhs, disc.max_dt, jnp.asarray([0.0, t1], dtype), opt,
+                                all_finite=lambda u: jnp.asarray(True))
+    return jax.jit(run), u0
 
 
 def profile_hj(report, n=201):
