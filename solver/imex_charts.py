@@ -89,7 +89,7 @@ def _impulse_response(lap, grid: Grid, axis, dtype):
     else:
         rest = shape[:axis] + shape[axis + 1:]
         m = int(np.prod(rest))
-        multi = np.unravel_index(np.arange(m), rest)
+        multi = np.unravel_index(np.arange(m), rest) if rest else ()  # 1-D: one slice, no other axes
         full = list(multi)
         full.insert(axis, np.zeros(m, int))
         flat_index = np.ravel_multi_index(tuple(full), shape)

@@ -128,3 +128,24 @@ def test_plot_refuses_files_without_values(tmp_path, capsys):
 def test_train_integer_flags_refused(extra, needle, tmp_path, capsys):
     argv = ["train", "--model", "mlp", "--data", "digits", "--lr", "0.1", "--batch", "8", "--steps", "2"]
     _refused(argv + extra + ["--out", "{t}/run"], capsys, tmp_path, needle)
+
+
+# ------------------------------------------------------------------ solve --method imex in 1-D
+def test_imex_1d_against_cole_hopf(tmp_path, capsys):
+    """``--method imex`` on any 1-D periodic grid failed ("multiple indices are not supported for 0d
+    arrays", exit 2), and its step estimate used the explicit viscous limit (so a large ν, the case
+    imex is for, was refused by --max-steps)."""
+    import xarray as xr
+
+    from qshock.solver.exact import cole_hopf_hj_torus
+
+    hj = ["solve", "--equation", "hj", "--domain", "0:2*pi", "--n", "64", "--ic", "sin(x)", "--t1", "1", "--quiet"]
+    assert main(hj + ["--nu", "0.5", "--method", "imex", "--out", str(tmp_path / "i.nc")]) == 0
+    ds = xr.load_dataset(tmp_path / "i.nc")
+    exact = np.asarray(cole_hopf_hj_torus(np.sin, (64,), (2 * np.pi,), 1.0, 0.5))
+    assert np.max(np.abs(ds["u"].values[-1] - exact)) < 1e-3  # Strang splitting at the advective step
+    assert int(ds.attrs["n_steps"]) < 40  # explicit SSP-RK3 needs about 290 steps here
+    capsys.readouterr()
+    assert main(hj + ["--nu", "1e4", "--method", "imex", "--out", str(tmp_path / "big.nc")]) == 0  # ~5e6 explicit
+    u = xr.load_dataset(tmp_path / "big.nc")["u"].values[-1]
+    assert np.ptp(u) < 1e-12 and abs(u.mean()) < 1e-4  # flattened at once; the exact mean is -1/(8 nu)
