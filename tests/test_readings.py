@@ -199,3 +199,11 @@ def test_cached_unit_grid_solve_equals_the_direct_solve():
     step_map_fold(_chart(L, 1.3, 65))
     step_map_fold(_chart(lambda x: 2 * x ** 2, 0.5, 65))
     assert stepper_cache_info().hits > before  # the second chart reuses the compiled stepper
+    # the viscosity is traced: viscous solves at other ν (ν' = ν/h) reuse one compiled stepper
+    misses = stepper_cache_info().misses
+    for nu in (1e-3, 3.7e-3):
+        got = unit_solve("hj", big, Lp, ts, nu=nu, scheme="weno5", cfl=0.4)
+        ref = solve(HamiltonJacobi(nu=nu), big, Lp, ts[-1], scheme="weno5", save_at=ts, cfl=0.4)
+        np.testing.assert_allclose(np.asarray(got.u), np.asarray(ref.u), rtol=0,
+                                   atol=1e-10 * float(np.max(np.abs(np.asarray(ref.u)))))
+    assert stepper_cache_info().misses == misses

@@ -243,17 +243,18 @@ def _small(d):
 
 
 @functools.lru_cache(maxsize=128)
-def _unit_stepper(kind: str, shape: tuple, spacing: tuple, n_out: int, scheme: str, cfl: float, nu_unit: float):
-    """One jitted ``(u0, s) -> (us, p, n_steps, status, s_bad)`` per (kind, shape, spacing,
-    n_out, scheme, cfl, ν'): the FV stepper of ``solver.build_stepper`` on the grid of cell
+def _unit_stepper(kind: str, shape: tuple, spacing: tuple, n_out: int, scheme: str, cfl: float, viscous: bool):
+    """One jitted ``(u0, s, ν') -> (us, p, n_steps, status, s_bad)`` per (kind, shape, spacing,
+    n_out, scheme, cfl, ν' > 0): the FV stepper of ``solver.build_stepper`` on the grid of cell
     widths ``spacing`` (1 on the first axis) with outflow boundaries, built inside the jitted
-    function so that the output times ``s`` (n_out of them) are traced, not baked in."""
+    function so that the output times ``s`` (n_out of them) and the viscosity ν' are traced, not
+    baked in (``viscous=False``: the inviscid stepper, ν' unused)."""
     lo = [0.0] * len(shape)
     grid = Grid(lo, [n * w for n, w in zip(shape, spacing)], shape, boundaries="outflow")
-    eq = Burgers(nu=nu_unit) if kind == "burgers" else HamiltonJacobi(nu=nu_unit)
+    eq = Burgers() if kind == "burgers" else HamiltonJacobi()
 
-    def run(u0, s):
-        step, disc, _ = build_stepper(eq, grid, s, scheme=scheme, cfl=cfl)
+    def run(u0, s, nu):
+        step, disc, _ = build_stepper(eq, grid, s, scheme=scheme, cfl=cfl, nu=nu if viscous else None)
         us, n, status, s_bad, _ = step(u0)
         p = jax.vmap(disc.gradient)(us) if kind == "hj" else None
         return us, p, n, status, s_bad
@@ -278,17 +279,17 @@ def unit_solve(kind: str, grid, u0, ts, *, nu: float = 0.0, scheme: str = "weno5
     differences of U) are the same numbers, the CFL steps are the same fractions of the output
     intervals and WENO's ε acts on the same smoothness indicators: the result equals the direct
     ``solve`` up to rounding. The compiled stepper depends only on (kind, shape, Δx_a/h,
-    len(ts), scheme, cfl, ν') — ν' rounded to 12 significant digits, so that charts whose box
-    was chosen for one ν' (``slices.loss_chart(extent_fn=...)``) share it despite the rounding of
-    Δx; the output times are traced. Returns a :class:`Solution` on ``grid`` in the original
+    len(ts), scheme, cfl, whether ν > 0) — the output times and ν' are traced, so charts of one
+    shape share it whatever their box and viscosity. Returns a :class:`Solution` on ``grid`` in the original
     units."""
     h = float(grid.dx[0])
     spacing = tuple(float(d) / h for d in grid.dx)
     ts = np.asarray(ts, float)
-    nu_unit = float(f"{float(nu) / h:.12g}")  # 12 digits: charts built for one ν' share the stepper
-    run = _unit_stepper(kind, tuple(grid.shape), spacing, int(ts.size), scheme, float(cfl), nu_unit)
+    nu_unit = float(nu) / h
+    run = _unit_stepper(kind, tuple(grid.shape), spacing, int(ts.size), scheme, float(cfl), nu_unit > 0)
     u0 = np.asarray(u0, float)
-    us, p, n, status, s_bad = run(jnp.asarray(u0 / h if kind == "hj" else u0), jnp.asarray(ts / h))
+    us, p, n, status, s_bad = run(jnp.asarray(u0 / h if kind == "hj" else u0), jnp.asarray(ts / h),
+                                  jnp.asarray(nu_unit))
     if int(status) != 0:
         raise BlowUpError(h * float(s_bad), (math.nan,) * grid.ndim, int(n),
                           f"{scheme} scheme, {kind} on the chart (status {int(status)})")

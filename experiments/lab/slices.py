@@ -204,6 +204,8 @@ def _grad_var(batch_loss_fn, origin, D, batches, B):
 
 
 _grad_var_jit = jax.jit(_grad_var, static_argnames=("batch_loss_fn",))
+# the orbit dimension: rank of the Gram matrix JᵀJ (NumPy's tolerance rule, on the device)
+_orbit_rank_jit = jax.jit(lambda J: jnp.linalg.matrix_rank(J.T @ J))
 _value_and_grad_jit = jax.jit(lambda loss_fn, x: jax.value_and_grad(loss_fn)(x), static_argnums=0)
 
 
@@ -298,7 +300,7 @@ def loss_chart(loss_fn: Callable, theta, *, symmetries=None, m: int = 1, which: 
     sym = _identity_symmetry() if raw else as_symmetry(symmetries)
     origin = jnp.asarray(sym.section(theta), theta.dtype)
     J = jnp.asarray(sym.tangents(origin), theta.dtype)
-    rank = int(np.linalg.matrix_rank(np.asarray(J.T @ J))) if J.shape[1] else 0
+    rank = int(_orbit_rank_jit(J)) if J.shape[1] else 0
     dim_h = theta.shape[0] - rank
     if dim_h < m:
         raise QShockInputError(f"m={m} exceeds the horizontal dimension {dim_h}")

@@ -48,6 +48,18 @@ def _scatter(doc, stem, formats):
     return save(fig, stem("shock_times_scatter"), formats)
 
 
+def _window(X, Xn, x):
+    """The x-range of the ensemble panels: the 1–99 % range of both clouds over all steps,
+    widened by half its width and kept inside the chart box."""
+    v = np.concatenate([np.ravel(X), np.ravel(Xn)])
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return float(x[0]), float(x[-1])
+    a, b = np.quantile(v, [0.01, 0.99])
+    pad = 0.5 * max(b - a, 1e-3 * (x[-1] - x[0]))
+    return float(max(a - pad, x[0])), float(min(b + pad, x[-1]))
+
+
 def _ensemble(doc, stem, formats):
     from qshock.experiments.lab.plotting import figure, save
 
@@ -72,7 +84,8 @@ def _ensemble(doc, stem, formats):
         X = arr(rr["x"])
         k = np.arange(X.shape[0])
         ax.plot(X, k, color="0.3", lw=0.3, alpha=0.25)
-        feet = np.linspace(x[2], x[-3], 15)
+        lo, hi = _window(X, arr(rr["x_network"]) if "x_network" in rr else X, x)
+        feet = np.linspace(lo, hi, 15)
         det = [feet]
         for _ in k[1:]:
             det.append(det[-1] + rr["eta"] * np.interp(det[-1], x, arr(ens["v0"])))
@@ -81,7 +94,7 @@ def _ensemble(doc, stem, formats):
         if "x_network" in rr:
             ax.plot(arr(rr["x_network"]), k, color="C3", lw=0.3, alpha=0.2)
             title = f"η = {rr['ratio']:g} τ*: chart SGD (grey), network SGD (red)"
-        ax.set(xlim=(x[0], x[-1]), xlabel="chart coordinate x", ylabel="step k", title=title)
+        ax.set(xlim=(lo, hi), xlabel="chart coordinate x", ylabel="step k", title=title)
     return save(fig, stem("shock_times_ensemble"), formats)
 
 

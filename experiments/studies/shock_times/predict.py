@@ -88,26 +88,13 @@ class ReadingEngine:
         return np.asarray(lam, float), np.asarray(eff, float)
 
     def chart(self, theta, key, lr, raw=False, which="top", noise=False):
-        """The 1-D chart at θ. With ``noise`` (reading (i)) the box is widened (by < √2) so that
-        ν'= ν/Δx, ν = ησ²/(4B), is a power of √2: the HJ solves of different charts then share
-        compiled steppers (``readings.unit_solve``) while ν itself is the measured one."""
+        """The 1-D chart at θ; with ``noise`` (reading (i)) also the mini-batch loss and gradient
+        variance along it (for ν = ησ²/(4B))."""
         from qshock.experiments.lab.slices import loss_chart
 
-        kw = dict(batch_loss_fn=self.batch_loss_fn, batches=self.batches, extent_fn=self._nu_box(lr)) if noise else {}
+        kw = dict(batch_loss_fn=self.batch_loss_fn, batches=self.batches) if noise else {}
         return loss_chart(self.loss_fn, jnp.asarray(theta), symmetries=None if raw else self.sym, m=1, which=which,
                           n=self.n, lr=lr, key=key, lanczos_iters=self.iters, raw=raw, **kw)
-
-    def _nu_box(self, lr):
-        n, B = self.n, self.batch
-
-        def widen(e, grad_var):
-            nu = lr * float(np.mean(grad_var)) / (4.0 * B)
-            if not (math.isfinite(nu) and nu > 0):
-                return e
-            nup = nu * n / (2.0 * e)  # ν/Δx on the n-cell box [−e, e]
-            level = 2.0 ** (np.floor(2.0 * np.log2(nup)) / 2.0)
-            return nu * n / (2.0 * level)
-        return widen
 
     def eta_eff(self, theta, direction, lr) -> float:
         """η‖J_σᵀ d‖² (module docstring); η when the section's Jacobian is not finite."""
