@@ -149,3 +149,33 @@ def test_imex_1d_against_cole_hopf(tmp_path, capsys):
     assert main(hj + ["--nu", "1e4", "--method", "imex", "--out", str(tmp_path / "big.nc")]) == 0  # ~5e6 explicit
     u = xr.load_dataset(tmp_path / "big.nc")["u"].values[-1]
     assert np.ptp(u) < 1e-12 and abs(u.mean()) < 1e-4  # flattened at once; the exact mean is -1/(8 nu)
+
+
+# ------------------------------------------------------------------ interrupt message
+_INTERRUPT_SCRIPT = """
+import os, signal, sys, time
+from qshock.experiments.cli import guard
+guard.install()  # as the console script: before numpy starts its threads
+from qshock.experiments.lab.runstore import track_output
+guard.set_prog(sys.argv[1])
+track_output(sys.argv[2])
+os.kill(os.getpid(), signal.SIGINT)
+time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("prog,hint", [("qshock figures", False), ("qshock monitor", False), ("qshock train", True),
+                                       ("qshock experiment", True)])
+def test_interrupt_resume_hint_only_for_resumable_commands(prog, hint, tmp_path):
+    """``qshock figures RUN_DIR`` interrupted said "continue it with --resume" (figures has no --resume)."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "ckpt-00000004.sha256").write_text("0" * 64)
+    r = subprocess.run([sys.executable, "-c", _INTERRUPT_SCRIPT, prog, str(run)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 130 and r.stderr.startswith(f"{prog}: interrupted"), r.stderr
+    assert ("--resume" in r.stderr) == hint and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert (run / "checkpoints" / "ckpt-00000004.sha256").exists()  # the run itself is kept either way

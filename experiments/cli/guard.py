@@ -41,6 +41,7 @@ __all__ = ["install", "set_prog", "start_wall_limit", "check_output_file", "chec
            "check_memory", "check_steps", "available_memory", "EXIT_LIMIT"]
 
 EXIT_LIMIT = 4  #: exit code when --max-wall stops a command
+RESUMABLE = ("qshock train", "qshock experiment")  #: commands that take --resume
 
 _STATE = {"prog": "qshock", "installed": False}
 
@@ -76,7 +77,7 @@ def _abort(code: int, message: str) -> None:
     except BaseException:  # noqa: BLE001 - never die before the exit below
         pass
     finally:
-        if kept:
+        if kept and _STATE["prog"] in RESUMABLE:  # not for e.g. `qshock figures RUN_DIR`: nothing to resume
             message += f" (run directory {kept[0]} kept; continue it with --resume)"
         try:
             lead = "\n" if os.isatty(2) else ""  # off the line of a progress bar
