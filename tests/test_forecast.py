@@ -215,3 +215,32 @@ def test_hybrid_exact_on_sharpening_cycle_and_causal():
     fut = F.last_spike_forecasts(k0s, x2, p, ut2, L, eta * L / x2, [100, 6 * m + 3], eta, lam, horizon=3000,
                                  fallback=fb)
     assert np.array_equal(fut[:m], fc[:m])
+
+
+def test_interval_coverage_on_jittered_cycle():
+    """Spikes at 100 n + J_n, J_n uniform on [-10, 10]; the forecast with a period of 95 made right
+    after spike n misses spike n + 1 by 5 + D, D = J_{n+1} - J_n triangular on [-20, 20] with
+    P(D <= -a) = (20 - a)^2 / 800, so its exact 80% range is 5 +- (20 - sqrt(80)) = 5 +- 11.056
+    and covers 0.8. The interval tuned on one run covers 0.8 of another run's spikes."""
+    a = 20.0 - math.sqrt(80.0)
+
+    def cycle(seed, n=6000):
+        sp = 100.0 * np.arange(1, n + 1) + np.random.default_rng(seed).uniform(-10, 10, n)
+        k0 = sp[:-1] + 0.5  # the first observation after each spike
+        fc = F.history_forecasts(k0, sp, 95.0, 95.0)["constant"]
+        return sp[1:], fc
+
+    obs, fc = cycle(0)
+    lo, hi = F.residual_interval(obs - fc, 0.8)
+    assert abs(lo - (5 - a)) < 0.6 and abs(hi - (5 + a)) < 0.6, (lo, hi, a)
+    held_obs, held_fc = cycle(1)
+    assert abs(F.interval_coverage(held_obs, held_fc, (lo, hi)) - 0.8) < 0.025
+    assert abs(F.interval_coverage(held_obs, held_fc, (5 - a, 5 + a)) - 0.8) < 0.025  # the exact range
+    # a 50% interval of the same residuals is narrower and covers half
+    lo5, hi5 = F.residual_interval(obs - fc, 0.5)
+    assert lo < lo5 < hi5 < hi
+    assert abs(F.interval_coverage(held_obs, held_fc, (lo5, hi5)) - 0.5) < 0.03
+    assert F.interval_coverage([np.nan], [1.0], (lo, hi)) is None
+    assert all(math.isnan(v) for v in F.residual_interval([np.inf, np.nan]))
+    with pytest.raises(QShockInputError, match="level"):
+        F.residual_interval([1.0, 2.0], 1.0)

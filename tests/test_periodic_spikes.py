@@ -93,6 +93,19 @@ def test_periodic_spikes_study_cli(tmp_path, capsys):
     for m, a in ev["methods"].items():
         assert a["predictive"] == (a["med_rel_err"] < ev["methods"]["constant"]["med_rel_err"])
         assert 0.0 <= a["hit_rate"] <= 1.0
+    # forecast intervals: the tuned (q_lo, q_hi) of each method hold >= the level's share of its
+    # residuals on the tuning run; the held-out rows report that interval's width and coverage
+    from qshock.experiments.lab.forecast import interval_coverage
+
+    t0, r0 = ev["tuned"], it["runs"][0]
+    sp0 = P._spikes(r0["loss"], t0["z"])
+    k0, fcs = P._forecasts(it, r0, sp0, t0, doc["params"]["horizon"])
+    nxt = P._next_spike(k0, sp0)
+    for m, a in ev["methods"].items():
+        lo, hi = t0["intervals"][m]
+        n = int(np.sum(np.isfinite(nxt - fcs[m])))
+        assert interval_coverage(nxt, fcs[m], (lo, hi)) >= 0.8 - 2.0 / n, m
+        assert a["width"] == pytest.approx(hi - lo) and 0.0 <= a["coverage"] <= 1.0
     assert os.path.exists(os.path.join(out, "figures", "periodic_spikes_run.png"))
     assert os.path.exists(os.path.join(out, "figures", "periodic_spikes_scatter.png"))
     # causality of the tracked spike forecasts: a run cut at k0 gives the same forecasts up to k0

@@ -56,7 +56,7 @@ from qshock.errors import QShockInputError
 __all__ = ["edge", "sgd_identity_step", "momentum_step", "iterate_identity", "crossing_steps",
            "closed_form_crossing", "equilibrium_sqnorm", "equilibrium_crossing", "oscillator_params",
            "oscillator_crossing", "RecentState", "recent_state", "forecast_run", "raw_trend_crossing",
-           "history_forecasts", "last_spike_forecasts"]
+           "history_forecasts", "last_spike_forecasts", "residual_interval", "interval_coverage"]
 
 
 def _check(eta, lam, beta=0.0):
@@ -337,3 +337,28 @@ def last_spike_forecasts(k0s, x, p, ut2, lam_s, ratio, spikes, eta, lam, beta=0.
         j = j.reshape(n, -1)[:len(i)].min(1)
         out[i] = np.where(j >= horizon, np.inf, k0s[i] + j)
     return out
+
+
+def residual_interval(residuals, level=0.8):
+    """(q_lo, q_hi): the (1 − level)/2 and (1 + level)/2 quantiles of the finite ``residuals``
+    (observed − forecast); the interval of a forecast f is [f + q_lo, f + q_hi]. (nan, nan) when
+    there is no finite residual."""
+    if not 0.0 < float(level) < 1.0:
+        raise QShockInputError(f"forecast: level must be in (0, 1), got {level}")
+    r = np.asarray(residuals, float).reshape(-1)
+    r = r[np.isfinite(r)]
+    if not r.size:
+        return math.nan, math.nan
+    lo, hi = np.quantile(r, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    return float(lo), float(hi)
+
+
+def interval_coverage(observed, forecast, interval):
+    """Share of the pairs with finite ``observed`` and ``forecast`` for which observed − forecast
+    lies in ``interval`` = (q_lo, q_hi) (ends included); None when there is no such pair."""
+    d = np.asarray(observed, float).reshape(-1) - np.asarray(forecast, float).reshape(-1)
+    d = d[np.isfinite(d)]
+    lo, hi = interval
+    if not d.size or not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    return float(np.mean((d >= lo) & (d <= hi)))

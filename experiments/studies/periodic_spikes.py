@@ -66,6 +66,9 @@ class Config(StudyConfig):
     cnn_wd_scale: float = 1.0
     transformer_lr_scale: float = 2.5
     transformer_wd_scale: float = 2.0
+    # heavy-ball pairs of the Transformer (the scaled ones lose training to chance loss; probes)
+    transformer_momentum_lrs: tuple = (0.05, 0.025, 0.07)
+    transformer_momentum_weight_decays: tuple = (0.01, 0.01, 0.007)
     beta: float = 0.9
     seeds: int = 5
     tune_seeds: int = 2
@@ -83,6 +86,7 @@ class Config(StudyConfig):
     horizon: int = 4000
     hit_window: int = 10
     z_grid: tuple = (4.0, 6.0, 8.0, 12.0)
+    level: float = 0.8  # forecast intervals: quantiles of the tuning residuals at this level
 
     @classmethod
     def quick(cls):
@@ -96,14 +100,17 @@ class Config(StudyConfig):
                                    f"scale-invariant group), got {list(self.models)}")
         if not self.optimizers or any(o not in ("sgd", "momentum") for o in self.optimizers):
             raise QShockInputError(f"--config: optimizers must be among sgd, momentum, got {list(self.optimizers)}")
-        for a, b in (("lrs", "weight_decays"), ("momentum_lrs", "momentum_weight_decays")):
+        for a, b in (("lrs", "weight_decays"), ("momentum_lrs", "momentum_weight_decays"),
+                     ("transformer_momentum_lrs", "transformer_momentum_weight_decays")):
             lr, wd = getattr(self, a), getattr(self, b)
-            if len(lr) != len(wd) or not lr:
+            if len(lr) != len(wd) or (not lr and a != "transformer_momentum_lrs"):
                 raise QShockInputError(f"--config: {a} and {b} must be non-empty lists of equal length (pairs)")
             if any(not (v > 0) for v in lr + wd):
                 raise QShockInputError(f"--config: {a} and {b} must be > 0 (no weight decay, no cycles)")
         if min(self.cnn_lr_scale, self.cnn_wd_scale, self.transformer_lr_scale, self.transformer_wd_scale) <= 0:
             raise QShockInputError("--config: the cnn_/transformer_ lr and wd scales must be > 0")
+        if not 0 < self.level < 1:
+            raise QShockInputError(f"--config: level (forecast interval) must be in (0, 1), got {self.level}")
         if not 0 <= self.beta < 1:
             raise QShockInputError(f"--config: beta must be in [0, 1), got {self.beta}")
         if not 1 <= self.tune_seeds < self.seeds:
@@ -117,7 +124,10 @@ class Config(StudyConfig):
 
 def _pairs(p, model, opt):
     """The (η, λ) pairs of ``model`` under ``opt``: heavy ball has its own pairs (its norm decays
-    at the rate 2ηλ/(1−β) per step and its edge is 2(1+β)/η); CNN and Transformer scale them."""
+    at the rate 2ηλ/(1−β) per step and its edge is 2(1+β)/η); CNN and Transformer scale them,
+    except the Transformer's heavy-ball pairs when ``transformer_momentum_lrs`` is not empty."""
+    if model == "transformer" and opt == "momentum" and p.transformer_momentum_lrs:
+        return [(float(lr), float(wd)) for lr, wd in zip(p.transformer_momentum_lrs, p.transformer_momentum_weight_decays)]
     lrs, wds = (p.momentum_lrs, p.momentum_weight_decays) if opt == "momentum" else (p.lrs, p.weight_decays)
     a, b = {"cnn": (p.cnn_lr_scale, p.cnn_wd_scale), "transformer": (p.transformer_lr_scale, p.transformer_wd_scale)}.get(
         model, (1.0, 1.0))
@@ -237,8 +247,9 @@ def _untuned(item, run, m, spikes, horizon, lag=0.0, hist=None, thr=None):
     return out
 
 
-def _tune(item, tune, grid, horizon):
-    """z (most regular intervals), median period / first spike, and per-method lag on ``tune`` runs."""
+def _tune(item, tune, grid, horizon, level=0.8):
+    """z (most regular intervals), median period / first spike, per-method lag, and per-method
+    forecast interval (``_intervals``) on ``tune`` runs."""
     def cv(z):
         iv = [np.diff(_spikes(r["loss"], z)) for r in tune]
         iv = np.concatenate(iv) if iv else np.zeros(0)
@@ -255,7 +266,23 @@ def _tune(item, tune, grid, horizon):
         d = d[np.isfinite(d)]
         lags[m] = float(np.median(d)) if d.size else 0.0
     thr, lags["hybrid"] = _tune_hybrid(item, tune, sp, horizon)
-    return dict(z=float(z), period=period, first=first, lags=lags, hybrid_thr=thr)
+    tuned = dict(z=float(z), period=period, first=first, lags=lags, hybrid_thr=thr)
+    tuned["intervals"] = _intervals(item, tune, sp, tuned, horizon, level)
+    return tuned
+
+
+def _intervals(item, tune, sp, tuned, horizon, level):
+    """Per method, (q_lo, q_hi) of the residuals (next spike − tuned forecast) over every
+    observation of the ``tune`` runs (``forecast.residual_interval``): the forecast's interval is
+    [forecast + q_lo, forecast + q_hi]."""
+    from qshock.experiments.lab.forecast import residual_interval
+
+    res = {m: [] for m in METHODS}
+    for r, s in zip(tune, sp):
+        k0, fcs = _forecasts(item, r, s, tuned, horizon)
+        for m, fc in fcs.items():
+            res[m].append(_next_spike(k0, s) - fc)
+    return {m: list(residual_interval(np.concatenate(v), level)) for m, v in res.items()}
 
 
 def _tune_hybrid(item, tune, sp, horizon, factors=(1.0, 1.1, 1.2, 1.35, 1.5)):
@@ -315,7 +342,7 @@ def evaluate(item, p) -> dict:
     """Tune on the first ``tune_seeds`` runs of ``item``, score every method on the others."""
     runs = item["runs"]
     tune, ev = runs[:p.tune_seeds], runs[p.tune_seeds:]
-    tuned = _tune(item, tune, p.z_grid, p.horizon)
+    tuned = _tune(item, tune, p.z_grid, p.horizon, p.level)
     per = {m: dict(k0=[], fc=[], sp=[]) for m in METHODS}
     nsp, period_err, scatter, own = [], {m: [] for m in METHODS}, {m: [] for m in METHODS}, []
     for r in ev:
@@ -343,12 +370,24 @@ def evaluate(item, p) -> dict:
         ld = np.concatenate([x[2][x[3]] for x in res])
         agg = _scores(np.zeros(0), np.zeros(0), np.zeros(0), 1.0, 1)[0] if e.size == 0 else _pooled(res, e, ld, p, tuned)
         agg["period_rel_err"] = float(np.median(period_err[m])) if period_err[m] else None
+        agg.update(_coverage(res, tuned["intervals"].get(m)))
         agg["scatter"] = scatter[m]
         out["methods"][m] = agg
     base = out["methods"].get("constant", {}).get("med_rel_err")
     for m, a in out["methods"].items():
         a["predictive"] = bool(a["med_rel_err"] is not None and base is not None and a["med_rel_err"] < base)
     return out
+
+
+def _coverage(res, interval):
+    """Held-out coverage of the tuned interval (share of observations whose next spike is inside)
+    and its width in steps; None without an interval or a scored observation."""
+    from qshock.experiments.lab.forecast import interval_coverage
+
+    if interval is None or not all(v is not None and math.isfinite(v) for v in interval):
+        return dict(coverage=None, width=None)
+    e = np.concatenate([x[1][x[3]] for x in res]) if res else np.zeros(0)
+    return dict(coverage=interval_coverage(-e, np.zeros_like(e), interval), width=float(interval[1] - interval[0]))
 
 
 def _pooled(res, e, ld, p, tuned):
@@ -383,6 +422,8 @@ def run(p, seeds, store, log) -> StudyResult:
                           momentum_weight_decays=None, cnn_lr_scale=None, cnn_wd_scale=None, transformer_lr_scale=None,
                           transformer_wd_scale=None, model=model, optimizer=opt, lr=lr, weight_decay=wd,
                           seeds=list(seeds))
+                for k in ("transformer_momentum_lrs", "transformer_momentum_weight_decays", "level"):
+                    ip.pop(k)  # pairs are in lr/weight_decay; level is evaluation only
                 key = f"{model}_{opt}_lr{lr:g}_wd{wd:g}"
                 it = store.item(key, ip, lambda: _item(p, model, opt, lr, wd, seeds))
                 it["evaluation"] = evaluate(it, p)
@@ -397,10 +438,11 @@ def run(p, seeds, store, log) -> StudyResult:
                                            f"{ev['spikes_per_seed']:.3g}", f"{ev['tuned']['period']:.4g}",
                                            _f(a["err_q1"]), _f(a["err_q2"]), _f(a["err_q3"]), _f(a["med_rel_err"]),
                                            _f(a["period_rel_err"]), _f(a["hit_rate"]), _f(a["spearman"]),
-                                           _f(a["false_alarm"]), "yes" if a["predictive"] else "no"]))
+                                           _f(a["false_alarm"]), _f(a.get("coverage"), 2), _f(a.get("width")),
+                                           "yes" if a["predictive"] else "no"]))
     header = ["model/opt", "eta", "lambda", "method", "spikes/seed", "period", "err@1/4", "err@1/2", "err@3/4",
               "med rel lead err", "rel period err", f"hit(+-{p.hit_window})", "spearman", "false alarms",
-              "beats constant"]
+              f"cover{100 * p.level:.0f}", f"width{100 * p.level:.0f}", "beats constant"]
     return StudyResult(header, rows, items, _summary(items))
 
 
@@ -409,14 +451,17 @@ def _summary(items):
     out = {}
     for it in items:
         key = f"{it['model']}/{it['optimizer']}"
-        d = out.setdefault(key, {"err_half_period": {}, "med_rel_err": {}, "predictive": {}, "wall_s": 0.0})
+        d = out.setdefault(key, {"err_half_period": {}, "med_rel_err": {}, "coverage": {}, "width": {}, "predictive": {},
+                                 "wall_s": 0.0})
         d["wall_s"] += it["wall"]
         for m, a in it["evaluation"]["methods"].items():
             d["err_half_period"].setdefault(m, []).append(a["err_q2"])
             d["med_rel_err"].setdefault(m, []).append(a["med_rel_err"])
+            d["coverage"].setdefault(m, []).append(a.get("coverage"))
+            d["width"].setdefault(m, []).append(a.get("width"))
             d["predictive"].setdefault(m, []).append(a["predictive"])
     for d in out.values():
-        for k in ("err_half_period", "med_rel_err"):
+        for k in ("err_half_period", "med_rel_err", "coverage", "width"):
             d[k] = {m: (float(np.median([v for v in vs if v is not None])) if any(v is not None for v in vs) else None)
                     for m, vs in d[k].items()}
         d["predictive"] = {m: f"{sum(vs)}/{len(vs)}" for m, vs in d["predictive"].items()}
@@ -510,12 +555,18 @@ def write_doc_data(run_dir: str, dest: str, prefix: str = "") -> list:
     paths = [os.path.join(dest, prefix + n) for n in ("table.txt", "summary.md", "config.txt", "headline.md")]
     with open(paths[0], "w") as f:
         f.write(text_table(doc["header"], [r["_fmt"] for r in doc["rows"]]) + "\n")
+    lv = f"{100 * doc['params'].get('level', 0.8):.0f}%"
     lines = ["| model/optimiser | method | error at ½-period lead (steps) | median rel. lead-time error | "
-             "beats constant (settings) |", "|---|---|---|---|---|"]
+             f"{lv} interval coverage (held out) | interval width (steps) | beats constant (settings) |",
+             "|---|---|---|---|---|---|---|"]
     for key, d in doc["summary"].items():
         for m in METHODS:
             lines.append(f"| {key} | {m} | {_f(d['err_half_period'].get(m))} | {_f(d['med_rel_err'].get(m))} | "
+                         f"{_f(d.get('coverage', {}).get(m), 2)} | {_f(d.get('width', {}).get(m))} | "
                          f"{d['predictive'].get(m, '-')} |")
+    lines += ["", f"Interval: the forecast plus the {lv} range of the residuals (next spike − forecast) of the same "
+              "forecaster on the tuning seeds; coverage is the share of held-out observations whose next spike "
+              "falls inside (median over settings)."]
     own = ", ".join(f"{it['model']}/{it['optimizer']} η={it['eta']:g} λ={it['lam']:g}: "
                     f"{_f(it['evaluation'].get('hybrid_own'), 2)}" for it in doc["items"])
     lines += ["", f"Share of the held-out observations at which `hybrid` makes its own forecast (elsewhere it is "
@@ -532,7 +583,11 @@ def write_doc_data(run_dir: str, dest: str, prefix: str = "") -> list:
         f.write(f"quick={doc['quick']} seeds={doc['seeds']} (tuning: the first {p['tune_seeds']}) "
                 f"models={p['models']} optimizers={p['optimizers']} lrs={p['lrs']} "
                 f"weight_decays={p['weight_decays']} momentum_lrs={p.get('momentum_lrs')} "
-                f"momentum_weight_decays={p.get('momentum_weight_decays')} beta={p['beta']} steps={p['steps']} "
+                f"momentum_weight_decays={p.get('momentum_weight_decays')} cnn_scales=({p.get('cnn_lr_scale')}, "
+                f"{p.get('cnn_wd_scale')}) transformer_scales=({p.get('transformer_lr_scale')}, "
+                f"{p.get('transformer_wd_scale')}) transformer_momentum_lrs={p.get('transformer_momentum_lrs')} "
+                f"transformer_momentum_weight_decays={p.get('transformer_momentum_weight_decays')} "
+                f"beta={p['beta']} steps={p['steps']} level={p.get('level')} "
                 f"sharpness_every={p['sharpness_every']} lanczos_iters={p['lanczos_iters']}\n")
     with open(paths[3], "w") as f:
         f.write(headline(doc) + "\n")
@@ -563,9 +618,15 @@ def headline(*docs: dict) -> str:
     errs = "; ".join(f"{k} " + " / ".join(_f(d["err_half_period"].get(m), 2) for m in shown) for k, d in summ.items())
     beats = {m: sum(it["evaluation"]["methods"].get(m, {}).get("predictive", False) for it in items)
              for m in ("hybrid", "closed", "iterate", "raw")}
+    cov = {m: [d.get("coverage", {}).get(m) for d in summ.values()] for m in ("hybrid", "closed", "constant")}
+    cov = {m: [v for v in vs if v is not None] for m, vs in cov.items()}
+    covs = "; ".join(f"{m} {min(v):.2f}–{max(v):.2f}" for m, v in cov.items() if v)
+    lv = f"{100 * doc['params'].get('level', 0.8):.0f}%"
     return (f"**periodic-spikes** ({len(items)} settings (model, optimiser, η, λ), {len(doc['seeds'])} seeds, "
             f"{doc['params']['tune_seeds']} for tuning; {min(sps):.3g}–{max(sps):.3g} spikes per held-out seed): "
             f"error of the next-spike forecast at a ½-period lead, steps (median over settings), hybrid / closed "
             f"form (oscillator for heavy ball) / iterated identity / constant period: {errs}. Median relative "
             f"lead-time error below the constant period's in {beats['hybrid']} (hybrid), {beats['closed']} (closed "
-            f"form), {beats['iterate']} (identity), {beats['raw']} (raw sharpness) of {len(items)} settings.")
+            f"form), {beats['iterate']} (identity), {beats['raw']} (raw sharpness) of {len(items)} settings."
+            + (f" Held-out coverage of the {lv} intervals (tuning-seed residuals), range over model/optimiser: "
+               f"{covs}." if covs else ""))
