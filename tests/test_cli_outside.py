@@ -179,3 +179,18 @@ def test_interrupt_resume_hint_only_for_resumable_commands(prog, hint, tmp_path)
     assert r.returncode == 130 and r.stderr.startswith(f"{prog}: interrupted"), r.stderr
     assert ("--resume" in r.stderr) == hint and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert (run / "checkpoints" / "ckpt-00000004.sha256").exists()  # the run itself is kept either way
+
+
+# ------------------------------------------------------------------ outputs
+def test_shocks_out_burgers_file_has_p(tmp_path, capsys):
+    """``qshock shocks --out`` wrote Burgers files with ``u`` only (DESIGN.md: ``u`` and ``p`` for the
+    Burgers form; ``qshock solve`` has both); the file is otherwise the solve's, plus the shock times."""
+    import xarray as xr
+
+    assert main(["shocks", *SOLVE[1:-1], "1.5", "--out", str(tmp_path / "s.nc"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)  # stdout is the JSON document only
+    ds = xr.load_dataset(tmp_path / "s.nc")
+    assert {"u", "p"} <= set(ds.data_vars) and ds["p"].dims == ds["u"].dims == ("t", "x")
+    assert np.array_equal(ds["p"].values, ds["u"].values)  # Burgers: the field is the momentum p = du
+    assert float(ds.attrs["predicted_shock_time"]) == pytest.approx(doc["predicted"]["time"]) == pytest.approx(1.0)
+    assert abs(float(ds.attrs["detected_shock_time"]) - 1.0) < 0.05  # t* = 1 for sin x
