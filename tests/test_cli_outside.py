@@ -36,7 +36,7 @@ def _refused(argv, capsys, tmp_path, needle, code=2):
 # ------------------------------------------------------------------ solve: extreme numbers
 @pytest.mark.parametrize("argv,needle", [
     # the step estimate was infinite and passed the --max-steps check: OverflowError in the progress bar
-    (SOLVE[:-1] + ["1e308"], "about inf time steps"),
+    (SOLVE[:-1] + ["1e308"], "about inf time steps needed (CFL 0.5, dt = 0.0"),
     # cell widths whose square under- or overflows: ZeroDivisionError / OverflowError in the CFL step
     (["solve", "--equation", "burgers", "--domain", "0:1e-300", "--n", "64", "--ic", "sin(x)", "--t1", "1"],
      "cell width"),
@@ -45,6 +45,9 @@ def _refused(argv, capsys, tmp_path, needle, code=2):
     (["solve", "--equation", "burgers", "--domain", "-1e308:1e308", "--n", "64", "--ic", "sin(x)", "--t1", "1"],
      "cell width"),
     (SOLVE + ["--max-steps", "0"], "--max-steps must be a positive integer"),
+    # H NaN for p < 0: the estimate was inf, and the message blamed --t1 / --max-steps ("dt = 0")
+    (["solve", "--equation", "hj", "--domain", "0:2*pi", "--n", "64", "--ic", "sin(x)", "--t1", "1",
+      "--hamiltonian", "sqrt(px)"], "no finite stable time step"),
 ])
 def test_solve_extreme_numbers_refused(argv, needle, tmp_path, capsys):
     _refused(argv + ["--out", "{t}/x.nc"], capsys, tmp_path, needle)

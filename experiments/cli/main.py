@@ -236,7 +236,9 @@ def estimate_problem_steps(prob) -> tuple[float, str]:
         from qshock.solver.spectral import default_dt
 
         dt = default_dt(prob.equation, prob.grid, prob.u0)
-        return (prob.t1 / dt if dt > 0 else math.inf), f"pseudo-spectral, dt = 0.25 dx/max|v0| = {dt:.3g}"
+        if not dt > 0:
+            raise _InputError(_NO_STEP)
+        return prob.t1 / dt, f"pseudo-spectral, dt = 0.25 dx/max|v0| = {dt:.3g}"
     from qshock.solver.stepping import estimate_steps
 
     eq = prob.equation
@@ -244,9 +246,19 @@ def estimate_problem_steps(prob) -> tuple[float, str]:
         import dataclasses
 
         eq = dataclasses.replace(eq, nu=0.0)
-    n = estimate_steps(eq, prob.grid, np.asarray(prob.u0), prob.t1, scheme=prob.scheme, flux=prob.flux,
-                       limiter=prob.limiter, diffusion_order=prob.diffusion_order, cfl=prob.cfl)
-    return n, f"CFL {prob.cfl:g}, dt = {prob.t1 / n:.3g} from the initial data and nu"
+    kw = dict(scheme=prob.scheme, flux=prob.flux, limiter=prob.limiter, diffusion_order=prob.diffusion_order,
+              cfl=prob.cfl)
+    n = estimate_steps(eq, prob.grid, np.asarray(prob.u0), prob.t1, **kw)
+    dt = prob.t1 / n
+    if math.isinf(n):  # a huge --t1, or a stable step of 0 or NaN
+        dt = 1.0 / estimate_steps(eq, prob.grid, np.asarray(prob.u0), 1.0, **kw)
+        if not dt > 0:
+            raise _InputError(_NO_STEP)
+    return n, f"CFL {prob.cfl:g}, dt = {dt:.3g} from the initial data and nu"
+
+
+_NO_STEP = ("the initial data give no finite stable time step: the wave speed (|u|, or |dH/dp| of --hamiltonian "
+            "at the gradients of --ic) is infinite or NaN on the grid")
 
 
 def solve_with_limits(prob, args):
