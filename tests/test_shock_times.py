@@ -190,3 +190,19 @@ def test_network_ensemble_follows_the_exact_linear_map_on_a_quadratic():
         xc = _trajectories(grid, -diag[0] * grid, eta, 0.0, x0, 6, rng)
         np.testing.assert_allclose(xc, exact, rtol=0, atol=1e-12)
     assert abs(xn[-1]).max() > abs(x0).max()  # 2.4/a: |1 − ηa| = 1.4 > 1
+
+
+def test_predictive_compares_with_the_constant_on_the_same_runs_and_counts_misses():
+    """A predictor exact on one easy run but silent on the others does not beat the constant:
+    its hit rate (1 of 4 observed) is below the constant's; an exact predictor on every run does."""
+    from qshock.experiments.studies.shock_times.evaluate import statistics
+
+    obs = [40, 50, 60, 200]
+    rows = [{"observed": {"oscillation": o, "spike": None, "drop": None, "jump": None},
+             "predicted": {"ii_onset_quotient": o if i == 1 else None, "ii_onset_raw": o}} for i, o in enumerate(obs)]
+    stats, const = statistics(rows, rows, 5, 10)
+    assert const["oscillation"] == 55
+    q, raw = stats["ii_onset_quotient"], stats["ii_onset_raw"]
+    assert q["median_rel_error"] == 0.0 and q["constant_same_runs"] == pytest.approx(5 / 50)
+    assert q["hit_rate"] == 0.25 and stats["constant_oscillation"]["hit_rate"] == 0.5
+    assert q["predictive"] is False and raw["predictive"] is True

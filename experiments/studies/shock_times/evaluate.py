@@ -106,10 +106,22 @@ def statistics(rows: list, tune_rows: list, w: int, every: int) -> tuple[dict, d
         stats[f"constant_{tgt}"] = dict(predictor_stats([const[tgt]] * len(rows), [r["observed"][tgt] for r in rows],
                                                         w, every), event=tgt)
     for name, s in stats.items():
-        c = stats[f"constant_{s['event']}"]
         if name.startswith("constant_"):
             s["predictive"] = None
             continue
-        s["predictive"] = bool(s["median_rel_error"] is not None and c["median_rel_error"] is not None
-                               and s["median_rel_error"] < c["median_rel_error"])
+        s.update(_against_constant(s, stats[f"constant_{s['event']}"],
+                                   [r["predicted"].get(name) for r in rows], [r["observed"][s["event"]] for r in rows],
+                                   const[s["event"]], every))
     return stats, const
+
+
+def _against_constant(s, c, pred, obs, const, every) -> dict:
+    """``predictive``: the predictor's median relative error is below the constant predictor's
+    on the *same* paired runs (``constant_same_runs``) and its hit rate (hits over all observed
+    events, so missed events count against it) is at least the constant's. A predictor that
+    forecasts only a few runs can then not win by its choice of runs."""
+    pairs = [o for p, o in zip(pred, obs) if p is not None and o is not None]
+    same = float(np.median([abs(const - o) / max(o, every) for o in pairs])) if pairs and const is not None else None
+    ok = (s["median_rel_error"] is not None and same is not None and s["median_rel_error"] < same
+          and (s["hit_rate"] or 0.0) >= (c["hit_rate"] or 0.0))
+    return {"constant_same_runs": same, "predictive": bool(ok)}
