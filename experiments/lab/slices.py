@@ -164,8 +164,9 @@ class LossChart:
 
 
 # ---------------------------------------------------------------- directions
-def _ritz(loss_fn, origin, J, key, *, m, which, iters):
-    """Top/bottom m eigenpairs of Π H(origin) Π restricted to range(Π) (rows of D, λ)."""
+def _ritz(loss_fn, origin, J, key, top, *, m, iters):
+    """Top (``top`` true) or bottom m eigenpairs of Π H(origin) Π restricted to range(Π) (rows
+    of D, λ); ``top`` is traced, so both share one compilation."""
     proj = horizontal_projector(J)
     op = lambda v: proj(hvp(loss_fn, origin, proj(v)))  # noqa: E731
     k0, k1 = jax.random.split(key)
@@ -173,20 +174,20 @@ def _ritz(loss_fn, origin, J, key, *, m, which, iters):
     alpha, beta, V = lanczos(op, v0, iters, k1, proj=proj)
     T = jnp.diag(alpha) + jnp.diag(beta[:-1], 1) + jnp.diag(beta[:-1], -1)
     _, ev = jnp.linalg.eigh(T)  # ascending
-    sel = ev[:, ::-1][:, :m] if which == "top" else ev[:, :m]
+    sel = jnp.where(top, ev[:, ::-1][:, :m], ev[:, :m])
     Y = jax.vmap(proj)((V.T @ sel).T)
     Q, _ = jnp.linalg.qr(Y.T)  # (P, m) orthonormal
     D = jax.vmap(proj)(Q.T)
     D = D / jnp.linalg.norm(D, axis=1, keepdims=True)
     Hm = jax.vmap(lambda d: D @ op(d))(D)
     lam, R = jnp.linalg.eigh(0.5 * (Hm + Hm.T))
-    order = jnp.arange(m)[::-1] if which == "top" else jnp.arange(m)
+    order = jnp.where(top, jnp.arange(m)[::-1], jnp.arange(m))
     lam, R = lam[order], R[:, order]
     D = R.T @ D
     return D, lam
 
 
-_ritz_jit = jax.jit(_ritz, static_argnames=("loss_fn", "m", "which", "iters"))
+_ritz_jit = jax.jit(_ritz, static_argnames=("loss_fn", "m", "iters"))
 
 
 # ---------------------------------------------------------------- statistics at the origin
@@ -305,7 +306,7 @@ def loss_chart(loss_fn: Callable, theta, *, symmetries=None, m: int = 1, which: 
     if dim_h < m:
         raise QShockInputError(f"m={m} exceeds the horizontal dimension {dim_h}")
     iters = int(min(lanczos_iters, dim_h))
-    D, lam = _ritz_jit(loss_fn, origin, J, key, m=m, which=which, iters=iters)
+    D, lam = _ritz_jit(loss_fn, origin, J, key, jnp.asarray(which == "top"), m=m, iters=iters)
     loss0, g = _value_and_grad_jit(loss_fn, origin)
     gc = D @ g
     if batches is not None:
