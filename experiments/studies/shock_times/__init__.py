@@ -297,16 +297,17 @@ def _wins(pa):
 
 
 def _quotient_vs_raw(pa):
-    """(quotient better, comparisons): each quotient predictor against its raw version, per
+    """(quotient better, equal, comparisons): each quotient predictor against its raw version, per
     architecture, where both have held-out pairs (median relative error)."""
-    better = total = 0
+    better = equal = total = 0
     for st in pa.values():
         for n, s in st.items():
             raw = st.get(n.replace("_quotient", "_raw"))
             if "_quotient" in n and not n.endswith("_noc") and raw and s["n"] and raw["n"]:
                 total += 1
                 better += s["median_rel_error"] < raw["median_rel_error"]
-    return better, total
+                equal += s["median_rel_error"] == raw["median_rel_error"]
+    return better, equal, total
 
 
 def headline(summary: dict) -> str:
@@ -318,14 +319,15 @@ def headline(summary: dict) -> str:
                     f"{f(s['constant_same_runs'])} on the same runs, hit rate {f(s['hit_rate'])}, n = {s['n']})"
                     for a, n, s in wins)
     pde = [w for w in wins if w[1] not in BASELINES]
-    qb, qt = _quotient_vs_raw(pa)
+    qb, qe, qt = _quotient_vs_raw(pa)
     silent = [a for a, st in pa.items() if not any(s["n"] for n, s in st.items() if not n.startswith("constant_"))]
     return (f"On held-out seeds {summary['split']['held_out_seeds']} (detector thresholds tuned on seeds "
             f"{summary['split']['tuning_seeds']}; {summary['n_runs']} runs; hit window ±{summary['hit_window']} steps), "
             f"{len(wins)} of {len(rows)} (architecture, predictor) pairs with held-out events beat the constant median "
             f"predictor (lower median relative error on the same runs and no lower hit rate)"
             + (f": {won}" if wins else "") + f". {len(pde)} of these are PDE readings. "
-            f"The quotient reading beats its raw version in {qb} of {qt} comparisons."
+            f"The quotient reading beats its raw version in {qb} of {qt} comparisons (equal in {qe}, worse in "
+            f"{qt - qb - qe})."
             + (f" No held-out events were paired with any predictor in {', '.join(silent)}." if silent else "")
             + _gauge_sentence(summary))
 

@@ -78,7 +78,8 @@ def _ensemble(doc, stem, formats):
         ax.axhline(tau, color="k", ls="--", lw=1, label=f"fold τ* = {tau:.3g}")
     for rr in ens["panels"]:
         ax.axhline(rr["eta"], color="C1", ls=":", lw=0.8)
-    ax.set(xlabel="chart coordinate x", ylabel="PDE time τ", title=f"solver Burgers v₀ = −L′ ({ens['arch']})")
+    ax.set(xlabel="chart coordinate x", ylabel="PDE time τ")
+    ax.set_title(f"solver Burgers, v₀ = −L′\n({ens['arch']} quotient chart)", fontsize=8)
     ax.legend(fontsize=7)
     for ax, rr in zip(axes[1:], ens["panels"]):
         X = arr(rr["x"])
@@ -90,11 +91,12 @@ def _ensemble(doc, stem, formats):
         for _ in k[1:]:
             det.append(det[-1] + rr["eta"] * np.interp(det[-1], x, arr(ens["v0"])))
         ax.plot(np.asarray(det), k, color="C0", lw=0.8)
-        title = f"{ens['n']} chart-SGD runs (grey), η = {rr['ratio']:g} τ*"
+        title = f"η = {rr['ratio']:g} τ*\n{ens['n']} chart-SGD runs (grey)"
         if "x_network" in rr:
             ax.plot(arr(rr["x_network"]), k, color="C3", lw=0.3, alpha=0.2)
-            title = f"η = {rr['ratio']:g} τ*: chart SGD (grey), network SGD (red)"
-        ax.set(xlim=(lo, hi), xlabel="chart coordinate x", ylabel="step k", title=title)
+            title = f"η = {rr['ratio']:g} τ*\n{ens['n']} SGD runs: chart (grey), network (red)"
+        ax.set(xlim=(lo, hi), xlabel="chart coordinate x", ylabel="step k")
+        ax.set_title(title, fontsize=8)
     return save(fig, stem("shock_times_ensemble"), formats)
 
 
