@@ -121,6 +121,8 @@ def test_cli_tiny_json_split_and_resume(tmp_path, capsys):
     res = json.load(open(out / "results.json"))
     assert len(res["rows"]) == 2 and res["computed"] == 1  # one (architecture, B) group item
     assert os.path.exists(out / "figures" / "shock_times_scatter.png")
+    timing = (out / "timing.md").read_text().splitlines()
+    assert len(timing) == 3 and timing[2].startswith("| tanh-teacher | 32 | 2 | ")
     assert main(["experiment", "shock-times", "--config", str(cfg), "--out", str(out), "--json", "--resume"]) == 0
     assert json.loads(capsys.readouterr().out) == doc
     res = json.load(open(out / "results.json"))

@@ -192,8 +192,22 @@ def run(p, seeds, store, log) -> StudyResult:
     summary = _summary(p, per_arch, runs, split)
     header, rows = _table(runs)
     write_reports(store.out, summary, rows)
+    with open(os.path.join(store.out, "timing.md"), "w") as fh:
+        fh.write(timing_markdown(groups))
     items = groups + ([ens] if ens else [])
     return StudyResult(header, rows, items, summary)
+
+
+def timing_markdown(groups) -> str:
+    """Per (architecture, B) item: runs, parameters, and the wall seconds of its training and
+    predictions as the item recorded them (``OUT/timing.md``; items reused by ``--resume``
+    keep the times of the process that computed them)."""
+    lines = ["| architecture | B | runs | parameters | train (s) | predict (s) |", "|---|---|---|---|---|---|"]
+    for g in groups:
+        r0 = g["runs"][0] if g["runs"] else {}
+        lines.append(f"| {r0.get('arch', '–')} | {r0.get('batch', '–')} | {len(g['runs'])} | {g['n_params']} | "
+                     f"{g['wall']['train']:.0f} | {g['wall']['predict']:.0f} |")
+    return "\n".join(lines) + "\n"
 
 
 def predictor_names() -> list:
