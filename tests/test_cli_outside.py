@@ -197,3 +197,23 @@ def test_shocks_out_burgers_file_has_p(tmp_path, capsys):
     assert np.array_equal(ds["p"].values, ds["u"].values)  # Burgers: the field is the momentum p = du
     assert float(ds.attrs["predicted_shock_time"]) == pytest.approx(doc["predicted"]["time"]) == pytest.approx(1.0)
     assert abs(float(ds.attrs["detected_shock_time"]) - 1.0) < 0.05  # t* = 1 for sin x
+
+
+# ------------------------------------------------------------------ small refusals
+def test_small_refusals(tmp_path, capsys):
+    (tmp_path / "out5.toml").write_text('equation = "burgers"\ndomain = "0:2*pi"\nn = 64\nic = "sin(x)"\n'
+                                        't1 = 0.5\nout = 5\n')
+    # was "expected str, bytes or os.PathLike object, not int" (no flag, no file named)
+    _refused(["solve", "--config", "{t}/out5.toml"], capsys, tmp_path, "out5.toml: out must be a file name")
+    for empty in (",", ""):  # solved silently with no output times asked for
+        _refused(SOLVE + ["--times", empty, "--out", "{t}/x.nc"], capsys, tmp_path, "gives no time")
+
+
+def test_experiment_seeds_bounded_before_any_work(tmp_path, capsys):
+    """``--seeds 100000000`` grew to 12 GB of memory planning items before it computed one."""
+    import time
+
+    t0 = time.process_time()
+    _refused(["experiment", "eos", "--seeds", "100000000", "--out", "{t}/st"], capsys, tmp_path,
+             "--seeds must be between 1 and 10000")
+    assert time.process_time() - t0 < 5.0

@@ -360,8 +360,9 @@ def cmd_experiment(args) -> int:
     for f in dataclasses.fields(cfg):
         if isinstance(getattr(cfg, f.name), tuple) and not getattr(cfg, f.name):
             raise _InputError(f"--config: {f.name} is an empty list; give at least one value")
-    if getattr(args, "seeds", None) is not None and args.seeds < 1:
-        raise _InputError(f"--seeds must be >= 1, got {args.seeds}")
+    if getattr(args, "seeds", None) is not None and not 1 <= args.seeds <= MAX_STUDY_SEEDS:
+        raise _InputError(f"--seeds must be between 1 and {MAX_STUDY_SEEDS}, got {args.seeds} (a study computes "
+                          "its items for every seed; --seeds 10^8 held 12 GB before the first one)")
     out = os.path.join("runs", name) if args.out is None else args.out
     check_output_dir(out, "--out")
     if args.resume and not os.path.isfile(os.path.join(out, "config.json")):
@@ -370,6 +371,10 @@ def cmd_experiment(args) -> int:
     track_output(out)
 
     return run_study(args)
+
+
+#: largest ``qshock experiment --seeds`` (items are planned for every seed before any is computed)
+MAX_STUDY_SEEDS = 10_000
 
 
 def check_study_dir(out: str, name: str) -> None:

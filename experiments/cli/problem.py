@@ -85,6 +85,8 @@ def apply_config(args: argparse.Namespace) -> argparse.Namespace:
         if getattr(args, key, None) is None:
             setattr(args, key, cfg.get(key, default))
     if getattr(args, "out", None) is None and "out" in cfg:
+        if not isinstance(cfg["out"], str):
+            raise QShockInputError(f"--config {args.config}: out must be a file name in quotes, got {cfg['out']!r}")
         args.out = cfg["out"]
     return args
 
@@ -422,6 +424,8 @@ def _output_times(args, t1: float) -> np.ndarray:
         raise QShockInputError("give either --times or --save-every, not both")
     if args.times is not None:
         times = np.array([_number("--times", t) for t in _split_list(args.times)])
+        if times.size == 0:
+            raise QShockInputError(f"--times {args.times!r} gives no time; list output times T1,T2,...")
         if np.any(times < 0) or np.any(times > t1 * (1 + 1e-12)):
             raise QShockInputError(f"--times must lie in [0, t1={t1}]")
         return np.unique(np.concatenate([[0.0], times, [t1]]))
