@@ -217,3 +217,19 @@ def test_experiment_seeds_bounded_before_any_work(tmp_path, capsys):
     _refused(["experiment", "eos", "--seeds", "100000000", "--out", "{t}/st"], capsys, tmp_path,
              "--seeds must be between 1 and 10000")
     assert time.process_time() - t0 < 5.0
+
+
+def test_out_of_memory_is_one_clear_line(tmp_path, capsys, monkeypatch):
+    """``qshock train --seeds 100000`` ended as "internal error (JaxRuntimeError: RESOURCE_EXHAUSTED ...)",
+    exit 1, after 27 s and 7 GB (not run here: the same exception is raised in place of the command)."""
+    from qshock.experiments.cli import main as cli
+
+    class JaxRuntimeError(RuntimeError):
+        pass
+
+    def oom(args):
+        raise JaxRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 326355631880 bytes.")
+
+    monkeypatch.setitem(cli.COMMANDS, "list", oom)
+    line = _refused(["list", "studies"], capsys, tmp_path, "out of memory (RESOURCE_EXHAUSTED: Out of memory")
+    assert "--seeds" in line and "internal error" not in line

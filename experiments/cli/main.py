@@ -547,6 +547,9 @@ def main(argv=None) -> int:
         if os.environ.get("QSHOCK_DEBUG"):
             raise
         _release(cleanup_partial)
+        if "RESOURCE_EXHAUSTED" in str(exc):  # XLA could not allocate: the request is too big for this machine
+            return _fail(prog, f"out of memory ({str(exc).strip().splitlines()[0][:200]}); ask for less: fewer "
+                               "--seeds, a smaller --n, --width or --batch", 2)
         return _fail(prog, f"internal error ({type(exc).__name__}: {exc}); rerun with QSHOCK_DEBUG=1 for details", 1)
 
 
