@@ -208,3 +208,12 @@ def test_predictive_compares_with_the_constant_on_the_same_runs_and_counts_misse
     assert q["median_rel_error"] == 0.0 and q["constant_same_runs"] == pytest.approx(5 / 50)
     assert q["hit_rate"] == 0.25 and stats["constant_oscillation"]["hit_rate"] == 0.5
     assert q["predictive"] is False and raw["predictive"] is True
+
+
+def test_cli_refuses_one_seed_before_any_work(tmp_path, capsys):
+    """One seed cannot be split into tuning and held-out seeds: exit 2, one line, no run directory."""
+    out = tmp_path / "st"
+    assert main(["experiment", "shock-times", "--quick", "--seeds", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--seeds >= 2" in err[0]
+    assert not out.exists()

@@ -156,6 +156,8 @@ def run_study(name: str, config: str | None = None, seeds: int | None = None, ou
     k = getattr(cfg, "seeds", 1) if seeds is None else int(seeds)
     if k < 1:
         raise QShockInputError(f"--seeds must be >= 1, got {seeds}")
+    if hasattr(mod, "check_seeds"):  # a study's own lower bound (e.g. tuning and held-out seeds)
+        mod.check_seeds(cfg, k)
     ex = executor if isinstance(executor, Executor) else make_executor(executor, address)
     try:
         return _run_study(mod, cfg, k, out, resume, quiet, argv, formats, quick, ex)

@@ -32,7 +32,7 @@ from .evaluate import TARGETS, observe, statistics, tune
 from .predict import PREDICTORS
 from .runs import ARCHS
 
-__all__ = ["NAME", "Config", "run", "figures", "headline", "statistics_markdown", "write_reports",
+__all__ = ["NAME", "Config", "run", "check_seeds", "figures", "headline", "statistics_markdown", "write_reports",
            "headline_table", "gauge_markdown"]
 
 NAME = "shock-times"
@@ -85,6 +85,13 @@ class Config(StudyConfig):
             raise QShockInputError(f"--config: warmup must be >= 0 steps, got {self.warmup}")
         if self.tune_seeds < 1 or self.hit_window < 0 or self.ensemble < 0:
             raise QShockInputError("--config: tune_seeds must be >= 1, hit_window and ensemble >= 0")
+
+
+def check_seeds(p, k: int) -> None:
+    """At least 2 seeds: detector thresholds are tuned on some and the statistics reported on the others."""
+    if k < 2:
+        raise QShockInputError(f"shock-times needs --seeds >= 2 (thresholds are tuned on some seeds and the "
+                               f"statistics reported on the others), got {k}")
 
 
 def lrs_of(arch: str, n_lrs: int) -> tuple:
