@@ -217,3 +217,15 @@ def test_cli_refuses_one_seed_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--seeds >= 2" in err[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("line, names", [("chart_n = 2", "chart_n"), ("n_out = 1", "n_out"),
+                                         ("lanczos_iters = 0", "lanczos_iters"), ("screen = nan", "screen"),
+                                         ("ensemble_steps = 0", "ensemble_steps"), ("batches = [100000]", "512")])
+def test_cli_bad_config_values_are_refused_before_any_work(tmp_path, capsys, line, names):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('archs = ["tanh-teacher"]\nseeds = 2\nsteps = 20\nevery = 10\nensemble = 0\n' + line + "\n")
+    out = tmp_path / "st"
+    assert main(["experiment", "shock-times", "--config", str(cfg), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and names in err[0] and not out.exists()

@@ -85,6 +85,27 @@ class Config(StudyConfig):
             raise QShockInputError(f"--config: warmup must be >= 0 steps, got {self.warmup}")
         if self.tune_seeds < 1 or self.hit_window < 0 or self.ensemble < 0:
             raise QShockInputError("--config: tune_seeds must be >= 1, hit_window and ensemble >= 0")
+        self._validate_numerics()
+
+    def _validate_numerics(self):
+        for key, lo, hi in (("chart_n", 5, 1025), ("n_out", 5, 10_000), ("lanczos_iters", 1, 1000),
+                            ("ensemble_steps", 1, 100_000)):
+            v = getattr(self, key)
+            if not lo <= v <= hi:
+                raise QShockInputError(f"--config: {key} must be an integer in [{lo}, {hi}], got {v}")
+        if not 0.0 < self.screen <= 1.0:  # also refuses NaN
+            raise QShockInputError(f"--config: screen must be in (0, 1] (a fraction of the threshold), got {self.screen}")
+
+    def check_batches(self):
+        """Every batch size fits the training set of every architecture (before any training)."""
+        from qshock.experiments.lab.data import load_dataset
+
+        for arch in self.archs:
+            n = load_dataset(ARCHS[arch]["data"]).n_train
+            bad = [b for b in self.batches if b > n]
+            if bad:
+                raise QShockInputError(f"--config: batches {bad} exceed the training-set size {n} of {arch} "
+                                       f"({ARCHS[arch]['data']})")
 
 
 def check_seeds(p, k: int) -> None:
@@ -92,6 +113,7 @@ def check_seeds(p, k: int) -> None:
     if k < 2:
         raise QShockInputError(f"shock-times needs --seeds >= 2 (thresholds are tuned on some seeds and the "
                                f"statistics reported on the others), got {k}")
+    p.check_batches()
 
 
 def lrs_of(arch: str, n_lrs: int) -> tuple:
