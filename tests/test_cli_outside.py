@@ -233,3 +233,71 @@ def test_out_of_memory_is_one_clear_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(cli.COMMANDS, "list", oom)
     line = _refused(["list", "studies"], capsys, tmp_path, "out of memory (RESOURCE_EXHAUSTED: Out of memory")
     assert "--seeds" in line and "internal error" not in line
+
+
+# ------------------------------------------------------------------ SIGKILL, then --resume
+_TRAIN = ["train", "--model", "mlp", "--data", "teacher", "--lr", "0.05", "--batch", "16", "--width", "8",
+          "--lanczos-iters", "4", "--no-quotient-sharpness", "--quiet", "--steps", "40", "--sharpness-every", "4",
+          "--checkpoint-every", "4"]
+
+
+def _killed(argv, ready, timeout=300.0):
+    """Start ``qshock argv``, SIGKILL it (no cleanup can run) once ``ready()``; returns after it died."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "qshock.experiments.cli.main", *argv], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    while not ready():
+        assert p.poll() is None, "finished before the kill"
+        assert time.monotonic() - t0 < timeout, "never ready"
+        time.sleep(0.01)
+    p.send_signal(signal.SIGKILL)
+    assert p.wait(60) == -signal.SIGKILL
+
+
+def _qshock(argv):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "qshock.experiments.cli.main", *argv], capture_output=True, text=True,
+                       timeout=900)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["after two checkpoints", "before any checkpoint"])
+def test_train_sigkill_then_resume_loses_nothing(when, tmp_path):
+    import xarray as xr
+
+    run, ck = tmp_path / "run", tmp_path / "run" / "checkpoints"
+    if when == "before any checkpoint":
+        _killed(_TRAIN + ["--out", str(run)], lambda: (run / "config.json").exists())
+    else:
+        _killed(_TRAIN + ["--out", str(run)],
+                lambda: ck.is_dir() and len([f for f in os.listdir(ck) if f.endswith(".sha256")]) >= 2)
+    _qshock(_TRAIN + ["--out", str(run), "--resume"])
+    _qshock(_TRAIN + ["--out", str(tmp_path / "ref")])
+    a, b = xr.load_dataset(run / "metrics.nc"), xr.load_dataset(tmp_path / "ref" / "metrics.nc")
+    assert set(a.data_vars) == set(b.data_vars)
+    for v in b.data_vars:
+        assert np.array_equal(a[v].values, b[v].values, equal_nan=True), v
+    assert not [f for r, _, fs in os.walk(run) for f in fs if f.startswith(".tmp-")]
+
+
+@pytest.mark.slow
+def test_experiment_sigkill_then_resume_loses_nothing(tmp_path):
+    out, ref = tmp_path / "st", tmp_path / "ref"
+    items = out / "items"
+    _killed(["experiment", "eos", "--quick", "--out", str(out)],
+            lambda: items.is_dir() and any(f.endswith(".json") for f in os.listdir(items)))
+    kept = sorted(f for f in os.listdir(items) if f.endswith(".json"))
+    _qshock(["experiment", "eos", "--quick", "--out", str(out), "--resume", "--json"])
+    _qshock(["experiment", "eos", "--quick", "--out", str(ref), "--json"])
+    a, b = (json.loads((d / "results.json").read_text()) for d in (out, ref))
+    assert a["reused"] == len(kept) >= 1 and a["computed"] + a["reused"] == b["computed"]
+    assert a["rows"] == b["rows"] and a["summary"] == b["summary"]
