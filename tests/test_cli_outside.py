@@ -301,3 +301,13 @@ def test_experiment_sigkill_then_resume_loses_nothing(tmp_path):
     a, b = (json.loads((d / "results.json").read_text()) for d in (out, ref))
     assert a["reused"] == len(kept) >= 1 and a["computed"] + a["reused"] == b["computed"]
     assert a["rows"] == b["rows"] and a["summary"] == b["summary"]
+
+
+def test_nd_burgers_dirichlet_refused(tmp_path, capsys):
+    """2-D Burgers with --bc dirichlet filled the ghost cells of both components of v = grad u0 with
+    u0 itself: sin(x)+cos(y) (|v| <= 1) came out in [-11, 14] at t = 0.5. Refused now (HJ and 1-D keep it)."""
+    box = ["--domain", "0:2*pi,0:2*pi", "--n", "16", "--ic", "sin(x)+cos(y)", "--t1", "0.5"]
+    _refused(["solve", "--equation", "burgers", *box, "--bc", "dirichlet", "--out", "{t}/b.nc"], capsys, tmp_path,
+             "--bc dirichlet is not available for --equation burgers in more than one dimension")
+    _refused(["solve", "--equation", "burgers", *box, "--bc", "periodic,dirichlet", "--out", "{t}/b.nc"], capsys,
+             tmp_path, "--bc dirichlet is not available")

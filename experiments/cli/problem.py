@@ -367,6 +367,11 @@ def _boundaries(args, d: int, chart_bcs, ic_fn) -> list:
         if chart_bcs is not None:  # periodic, singular and wall faces keep the chart's treatment
             bcs = [_merge_bc(cb, b) for b, cb in zip(bcs, chart_bcs)]
 
+    if "dirichlet" in bcs and args.equation == "burgers" and d > 1:  # the ghost values would be u0, not ∇u0
+        raise QShockInputError("--bc dirichlet is not available for --equation burgers in more than one dimension "
+                               "(its unknowns are the components of v = grad u0); use outflow, reflect or periodic, "
+                               "or --equation hj")
+
     def wall_values(points, t):
         return ic_fn(*[points[..., a] for a in range(d)])
 
