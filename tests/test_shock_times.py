@@ -208,6 +208,9 @@ def test_predictive_compares_with_the_constant_on_the_same_runs_and_counts_misse
     assert q["median_rel_error"] == 0.0 and q["constant_same_runs"] == pytest.approx(5 / 50)
     assert q["hit_rate"] == 0.25 and stats["constant_oscillation"]["hit_rate"] == 0.5
     assert q["predictive"] is False and raw["predictive"] is True
+    # paired sign test against the constant: exact on 4 runs where the constant is off -> p = 1/16
+    assert (raw["wins"], raw["losses"]) == (4, 0) and raw["sign_p"] == pytest.approx(0.0625)
+    assert (q["wins"], q["losses"]) == (1, 0) and q["sign_p"] == pytest.approx(0.5)
 
 
 def test_cli_refuses_one_seed_before_any_work(tmp_path, capsys):

@@ -359,8 +359,10 @@ def headline(summary: dict) -> str:
     rows, wins = _wins(pa)
     f = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
     won = "; ".join(f"`{n}` on {a} (median rel. error {f(s['median_rel_error'])} against the constant's "
-                    f"{f(s['constant_same_runs'])} on the same runs, hit rate {f(s['hit_rate'])}, n = {s['n']})"
-                    for a, n, s in wins)
+                    f"{f(s['constant_same_runs'])} on the same runs, hit rate {f(s['hit_rate'])}, n = {s['n']}, "
+                    f"closer than the constant in {s['wins']} runs and farther in {s['losses']}, sign-test "
+                    f"p = {'–' if s['sign_p'] is None else format(s['sign_p'], '.3f')})" for a, n, s in wins)
+    sig = [w for w in wins if w[2]["sign_p"] is not None and w[2]["sign_p"] < 0.05]
     pde = [w for w in wins if w[1] not in BASELINES]
     qb, qe, qt = _quotient_vs_raw(pa)
     silent = [a for a, st in pa.items() if not any(s["n"] for n, s in st.items() if not n.startswith("constant_"))]
@@ -368,7 +370,10 @@ def headline(summary: dict) -> str:
             f"{summary['split']['tuning_seeds']}; {summary['n_runs']} runs; hit window ±{summary['hit_window']} steps), "
             f"{len(wins)} of {len(rows)} (architecture, predictor) pairs with held-out events beat the constant median "
             f"predictor (lower median relative error on the same runs and no lower hit rate)"
-            + (f": {won}" if wins else "") + f". {len(pde)} of these are PDE readings. "
+            + (f": {won}" if wins else "") + f". {len(pde)} of these are PDE readings. {len(sig)} of the {len(wins)} "
+            f"({', '.join(f'`{n}` on {a}' for a, n, _ in sig) or 'none'}) are closer than the constant in more runs "
+            f"than chance allows (one-sided sign test, p < 0.05), where about {0.05 * len(rows):.1f} of the "
+            f"{len(rows)} comparisons would pass by chance alone. "
             f"The quotient reading beats its raw version in {qb} of {qt} comparisons (equal in {qe}, worse in "
             f"{qt - qb - qe})."
             + (f" No held-out events were paired with any predictor in {', '.join(silent)}." if silent else "")
@@ -396,13 +401,15 @@ def statistics_markdown(summary: dict) -> str:
     """The per-architecture statistics as a Markdown table (one row per architecture and predictor)."""
     f = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
     lines = ["| architecture | predictor | event | Spearman ρ | median rel. error | hit rate | n | false | missed | "
-             "predictive |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "closer / farther than constant | sign-test p | predictive |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for arch, stats in summary["per_architecture"].items():
         for name in summary["predictors"]:
             s = stats[name]
             pred = "–" if s["predictive"] is None else ("yes" if s["predictive"] else "no")
+            wl = "–" if "wins" not in s else f"{s['wins']} / {s['losses']}"
+            p = "–" if s.get("sign_p") is None else f"{s['sign_p']:.3f}"
             lines.append(f"| {arch} | `{name}` | {s['event']} | {f(s['spearman'])} | {f(s['median_rel_error'])} | "
-                         f"{f(s['hit_rate'])} | {s['n']} | {s['false']} | {s['missed']} | {pred} |")
+                         f"{f(s['hit_rate'])} | {s['n']} | {s['false']} | {s['missed']} | {wl} | {p} | {pred} |")
     return "\n".join(lines) + "\n"
 
 

@@ -120,8 +120,23 @@ def _against_constant(s, c, pred, obs, const, every) -> dict:
     on the *same* paired runs (``constant_same_runs``) and its hit rate (hits over all observed
     events, so missed events count against it) is at least the constant's. A predictor that
     forecasts only a few runs can then not win by its choice of runs."""
-    pairs = [o for p, o in zip(pred, obs) if p is not None and o is not None]
-    same = float(np.median([abs(const - o) / max(o, every) for o in pairs])) if pairs and const is not None else None
+    pairs = [(p, o) for p, o in zip(pred, obs) if p is not None and o is not None]
+    same = float(np.median([abs(const - o) / max(o, every) for _, o in pairs])) if pairs and const is not None else None
     ok = (s["median_rel_error"] is not None and same is not None and s["median_rel_error"] < same
           and (s["hit_rate"] or 0.0) >= (c["hit_rate"] or 0.0))
-    return {"constant_same_runs": same, "predictive": bool(ok)}
+    return {"constant_same_runs": same, "predictive": bool(ok), **_sign_test(pairs, const)}
+
+
+def _sign_test(pairs, const) -> dict:
+    """Paired comparison with the constant on the same runs: ``wins`` / ``losses`` (runs where
+    the predictor's absolute error is smaller / larger; ties dropped) and the one-sided sign-test
+    p-value P(≥ wins | no difference), so a "predictive" label on few runs can be read with its
+    chance level."""
+    from scipy.stats import binomtest
+
+    if const is None or not pairs:
+        return {"wins": 0, "losses": 0, "sign_p": None}
+    d = [abs(p - o) - abs(const - o) for p, o in pairs]
+    wins, losses = sum(x < 0 for x in d), sum(x > 0 for x in d)
+    p = binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue if wins + losses else None
+    return {"wins": int(wins), "losses": int(losses), "sign_p": None if p is None else float(p)}
