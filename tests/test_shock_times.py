@@ -232,3 +232,20 @@ def test_cli_bad_config_values_are_refused_before_any_work(tmp_path, capsys, lin
     assert main(["experiment", "shock-times", "--config", str(cfg), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and names in err[0] and not out.exists()
+
+
+def test_calibrated_reading_i_uses_the_tuning_runs_only():
+    """c = median of observed/predicted over the tuning runs; held-out predictions are round(c·k̂),
+    whatever the held-out observations are."""
+    from qshock.experiments.studies.shock_times.evaluate import calibrate
+
+    def row(pred, obs):
+        return {"observed": {"oscillation": None, "spike": None, "drop": obs, "jump": None},
+                "predicted": {"i_drop_quotient": pred, "i_drop_raw": None, "i_jump_quotient": pred, "i_jump_raw": 0}}
+
+    tune = [row(10, 30), row(20, 80), row(5, 10)]  # ratios 3, 4, 2 -> c = 3
+    held = [row(7, 1000), row(None, 50)]
+    c = calibrate(tune, tune + held)
+    assert c["i_drop_quotient_cal"] == 3.0 and c["i_drop_raw_cal"] is None and c["i_jump_quotient_cal"] is None
+    assert [r["predicted"]["i_drop_quotient_cal"] for r in held] == [21, None]
+    assert held[0]["predicted"]["i_drop_raw_cal"] is None

@@ -28,7 +28,7 @@ from qshock.errors import QShockInputError
 
 from ..driver import StudyConfig, StudyResult
 from ..store import atomic_json
-from .evaluate import TARGETS, observe, statistics, tune
+from .evaluate import TARGETS, calibrate, observe, statistics, tune
 from .predict import PREDICTORS
 from .runs import ARCHS
 
@@ -202,7 +202,7 @@ def run(p, seeds, store, log) -> StudyResult:
         if p.ensemble else None
     tune_s, held = _split(p, seeds)
     runs = [r for g in groups for r in g["runs"]]
-    thresholds, per_arch, consts = {}, {}, {}
+    thresholds, per_arch, consts, factors = {}, {}, {}, {}
     for arch in p.archs:
         ar = [r for r in runs if r["arch"] == arch]
         tr_runs = [r for r in ar if r["seed"] in tune_s and r["alpha"] == 1.0] or [r for r in ar if r["alpha"] == 1.0]
@@ -211,6 +211,7 @@ def run(p, seeds, store, log) -> StudyResult:
         for r in ar:
             r["observed"] = observe(r, th)
             r["split"] = "tune" if r["seed"] in tune_s else "held-out"
+        factors[arch] = calibrate(tr_runs, ar)
         held_rows = [r for r in ar if r["split"] == "held-out" and r["alpha"] == 1.0]
         per_arch[arch], consts[arch] = statistics(held_rows, [r for r in tr_runs], p.hit_window, p.every)
     for r in runs:
@@ -218,7 +219,7 @@ def run(p, seeds, store, log) -> StudyResult:
             r["predicted"][f"constant_{tgt}"] = consts[r["arch"]][tgt]
     split = {"tuning_seeds": tune_s, "held_out_seeds": held, "thresholds": thresholds, "hit_window": p.hit_window}
     atomic_json(os.path.join(store.out, "split.json"), split)
-    summary = _summary(p, per_arch, runs, split)
+    summary = dict(_summary(p, per_arch, runs, split), calibration=factors)
     header, rows = _table(runs)
     write_reports(store.out, summary, rows)
     with open(os.path.join(store.out, "timing.md"), "w") as fh:

@@ -24,7 +24,7 @@ import numpy as np
 
 from qshock.experiments.lab.events import first_event, loss_spikes, oscillation_onset, plateau_drops, quotient_jumps
 
-from .predict import PREDICTORS
+from .predict import CALIBRATED, PREDICTORS
 
 __all__ = ["GRIDS", "observe", "tune", "statistics", "TARGETS"]
 
@@ -140,3 +140,23 @@ def _sign_test(pairs, const) -> dict:
     wins, losses = sum(x < 0 for x in d), sum(x > 0 for x in d)
     p = binomtest(wins, wins + losses, 0.5, alternative="greater").pvalue if wins + losses else None
     return {"wins": int(wins), "losses": int(losses), "sign_p": None if p is None else float(p)}
+
+
+def calibrate(tune_rows: list, rows: list) -> dict:
+    """Reading (i) with its clock fitted: for each predictor of ``CALIBRATED``, the factor
+    c = median over the tuning runs of k_observed / k_predicted (predictions are made at step 0,
+    so c rescales the PDE-time-to-step rule of THEORY §7), and the calibrated prediction
+    round(c·k̂) written into every row's ``predicted``. Uses the tuning seeds only, like the
+    constant predictor; separates "the PDE orders the events" from "the PDE gets the clock".
+    Returns {calibrated predictor: c or None}."""
+    factors = {}
+    for cal, base in CALIBRATED.items():
+        tgt = PREDICTORS[base]
+        ratios = [r["observed"][tgt] / r["predicted"][base] for r in tune_rows
+                  if r["observed"][tgt] is not None and (r["predicted"].get(base) or 0) > 0]
+        c = float(np.median(ratios)) if ratios else None
+        factors[cal] = c
+        for r in rows:
+            k = r["predicted"].get(base)
+            r["predicted"][cal] = None if c is None or k is None else int(round(c * k))
+    return factors

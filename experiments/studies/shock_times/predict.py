@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["ReadingEngine", "combo_predictions", "PREDICTORS"]
+__all__ = ["ReadingEngine", "combo_predictions", "PREDICTORS", "CALIBRATED"]
 
 #: predictor -> observed event it forecasts
 PREDICTORS = {
@@ -46,7 +46,12 @@ PREDICTORS = {
     "ii_spike_quotient": "spike", "ii_spike_quotient_noc": "spike", "ii_spike_raw": "spike", "sharpness_2/eta": "spike",
     "i_drop_quotient": "drop", "i_drop_raw": "drop", "escape_linearised": "drop",
     "i_jump_quotient": "jump", "i_jump_raw": "jump",
+    # reading (i) with its PDE-time-to-step factor fitted on the tuning seeds (evaluate.calibrate)
+    "i_drop_quotient_cal": "drop", "i_drop_raw_cal": "drop", "i_jump_quotient_cal": "jump", "i_jump_raw_cal": "jump",
 }
+#: calibrated predictor -> the reading (i) predictor it rescales
+CALIBRATED = {"i_drop_quotient_cal": "i_drop_quotient", "i_drop_raw_cal": "i_drop_raw",
+              "i_jump_quotient_cal": "i_jump_quotient", "i_jump_raw_cal": "i_jump_raw"}
 
 
 class ReadingEngine:
