@@ -180,8 +180,10 @@ def _initial_data(eq_name, scheme, ic_fn, lower, upper, shape, sqrt_det) -> np.n
     if eq_name == "burgers" and d > 1:
         import jax
 
-        def comp(a):
-            return lambda *xs: jax.grad(lambda *s: ic_fn(*s).sum(), argnums=a)(*xs)
+        def comp(a):  # on full (broadcast) point arrays: a broadcast axis would sum the other axes' points in
+            def v(*xs):
+                return jax.grad(lambda *s: ic_fn(*s).sum(), argnums=a)(*jax.numpy.broadcast_arrays(*xs))
+            return v
         return np.stack([values(comp(a)) for a in range(d)])
     if eq_name == "burgers":
         return values(lambda *xs: ic_fn(*xs), sqrt_det)
