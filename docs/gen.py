@@ -204,13 +204,17 @@ def _tracked(path: Path) -> bool:
 
 
 def gen_headline() -> None:
-    """The README's headline slot: a committed full run's ``headline.md`` if there is one, else the
-    committed ``--quick`` headline of the shock-times guide (``docs/data/shock-times/``, written by
+    """The README's headline slot: a committed full run's ``headline.md`` if there is one (under
+    ``runs/``, else ``docs/data/shock-times/full/``), else the committed ``--quick`` headline of the shock-times guide (``docs/data/shock-times/``, written by
     that study's own generation), marked as such, else a line saying there is none yet."""
     full = [p for p in sorted(p for g in HEADLINE_GLOBS for p in ROOT.glob(g)) if _tracked(p)]
+    study_full = DATA / "shock-times" / "full" / "headline.md"
     quick = DATA / "shock-times" / "headline.md"
     if full:
         text = full[0].read_text()
+    elif study_full.exists() and _tracked(study_full):
+        text = ("From the full configuration (`qshock experiment shock-times`; the guide page *Study: shock "
+                "times* shows the run, its statistics and the `--quick` run): " + study_full.read_text())
     elif quick.exists() and _tracked(quick):
         text = ("From the small `--quick` configuration (the guide page *Study: shock times* "
                 "shows the run and its statistics): " + quick.read_text())
