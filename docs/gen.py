@@ -174,7 +174,7 @@ BENCH_TABLES = {
     "2-D eikonal HJ": "eikonal", "1-D WENO5 Burgers": "burgers", "profile: 1-D WENO5": "profile_burgers",
     "profile: one 2-D eikonal": "profile_eikonal", "spectral Burgers": "spectral", "training throughput": "training",
     "particles": "particles", "ray sweep": "ray", "ray overhead": "ray",
-    "scale:": "scale",
+    "scale:": "scale", "S² viscous HJ": "charts", "S² transforms": "charts",
     "fv benchmark environment": None,
 }
 
