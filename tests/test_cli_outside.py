@@ -216,6 +216,10 @@ def test_experiment_seeds_bounded_before_any_work(tmp_path, capsys):
     t0 = time.process_time()
     _refused(["experiment", "eos", "--seeds", "100000000", "--out", "{t}/st"], capsys, tmp_path,
              "--seeds must be between 1 and 10000")
+    for k in (0, 100000000):  # seeds from --config: the same bound (0 said "got None")
+        (tmp_path / "s.toml").write_text(f"seeds = {k}\n")
+        _refused(["experiment", "absorbing-state", "--config", "{t}/s.toml", "--out", "{t}/st"], capsys, tmp_path,
+                 f"--config: seeds must be between 1 and 10000, got {k}")
     assert time.process_time() - t0 < 5.0
 
 

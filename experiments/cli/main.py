@@ -350,7 +350,7 @@ def cmd_experiment(args) -> int:
     check_config_file(getattr(args, "config", None))
     from qshock.experiments.cli.guard import check_output_dir
     from qshock.experiments.lab.runstore import track_output
-    from qshock.experiments.studies.driver import load_config, resolve_name
+    from qshock.experiments.studies.driver import MAX_SEEDS, load_config, resolve_name
     from qshock.experiments.studies.driver import run as run_study
 
     name = resolve_name(args.name)
@@ -360,9 +360,10 @@ def cmd_experiment(args) -> int:
     for f in dataclasses.fields(cfg):
         if isinstance(getattr(cfg, f.name), tuple) and not getattr(cfg, f.name):
             raise _InputError(f"--config: {f.name} is an empty list; give at least one value")
-    if getattr(args, "seeds", None) is not None and not 1 <= args.seeds <= MAX_STUDY_SEEDS:
-        raise _InputError(f"--seeds must be between 1 and {MAX_STUDY_SEEDS}, got {args.seeds} (a study computes "
-                          "its items for every seed; --seeds 10^8 held 12 GB before the first one)")
+    k = args.seeds if getattr(args, "seeds", None) is not None else getattr(cfg, "seeds", 1)
+    if not 1 <= k <= MAX_SEEDS:  # --seeds 10^8 held 12 GB planning items before the first one
+        flag = "--seeds" if getattr(args, "seeds", None) is not None else "--config: seeds"
+        raise _InputError(f"{flag} must be between 1 and {MAX_SEEDS}, got {k}")
     out = os.path.join("runs", name) if args.out is None else args.out
     check_output_dir(out, "--out")
     if args.resume and not os.path.isfile(os.path.join(out, "config.json")):
@@ -371,10 +372,6 @@ def cmd_experiment(args) -> int:
     track_output(out)
 
     return run_study(args)
-
-
-#: largest ``qshock experiment --seeds`` (items are planned for every seed before any is computed)
-MAX_STUDY_SEEDS = 10_000
 
 
 def check_study_dir(out: str, name: str) -> None:

@@ -30,7 +30,7 @@ from .stats import text_table
 from .store import ItemStore, atomic_json, clean
 
 __all__ = ["StudyConfig", "StudyResult", "STUDIES", "resolve_name", "study_module", "load_config",
-           "run_study", "run"]
+           "run_study", "run", "MAX_SEEDS"]
 
 #: study name -> module (inside this package) implementing it
 STUDIES = {"edge-of-stability": "eos", "catapult": "catapult", "conservation": "conservation",
@@ -138,6 +138,10 @@ def _prepare_out(out: str) -> None:
         raise QShockInputError(f"--out: {out!r} is not writable")
 
 
+#: most seeds a study takes (its items are planned for every seed before the first is computed)
+MAX_SEEDS = 10_000
+
+
 def run_study(name: str, config: str | None = None, seeds: int | None = None, out: str | None = None,
               resume: bool = False, quiet: bool = False, argv=None, formats=("pdf", "png"),
               quick: bool = False, executor="local", address: str | None = None) -> dict:
@@ -154,8 +158,9 @@ def run_study(name: str, config: str | None = None, seeds: int | None = None, ou
     mod = study_module(name)
     cfg = load_config(name, config, quick)
     k = getattr(cfg, "seeds", 1) if seeds is None else int(seeds)
-    if k < 1:
-        raise QShockInputError(f"--seeds must be >= 1, got {seeds}")
+    if not 1 <= k <= MAX_SEEDS:
+        raise QShockInputError(f"{'--seeds' if seeds is not None else '--config: seeds'} must be between 1 and "
+                               f"{MAX_SEEDS}, got {k}")
     if hasattr(mod, "check_seeds"):  # a study's own lower bound (e.g. tuning and held-out seeds)
         mod.check_seeds(cfg, k)
     ex = executor if isinstance(executor, Executor) else make_executor(executor, address)
