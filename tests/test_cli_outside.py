@@ -338,3 +338,22 @@ def test_nd_burgers_initial_gradient_and_decoupled_solution(tmp_path, capsys):
     assert np.ptp(v[-1, 0], axis=1).max() < 1e-12 and np.ptp(v[-1, 1], axis=0).max() < 1e-12  # still decoupled
     # the 2-D solve takes its own (smaller) time steps: equal to the 1-D solves up to the RK3 error (~3e-4)
     assert np.max(np.abs(v[-1, 0] - ux[-1][:, None])) < 1e-3 and np.max(np.abs(v[-1, 1] - uy[-1][None, :])) < 1e-3
+
+
+def test_shocks_reports_a_blow_up_with_exit_3_time_and_place(tmp_path, capsys, monkeypatch):
+    """A blow-up inside `qshock shocks` exits 3 (as `qshock solve` does) with its time and place,
+    and leaves no --out file."""
+    from qshock.errors import BlowUpError
+    from qshock.experiments.cli import main as cli_main
+
+    def boom(prob, args):
+        raise BlowUpError(0.75, (3.14,), 42, "weno5 scheme")
+
+    monkeypatch.setattr(cli_main, "solve_with_limits", boom)
+    out = tmp_path / "s.nc"
+    code = main(["shocks", "--equation", "burgers", "--domain", "0:2*pi", "--n", "64", "--ic", "sin(x)", "--t1", "1.5",
+                 "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 3 and len(err) == 1
+    assert "t=0.75" in err[0] and "x=(3.14)" in err[0] and "after 42 steps" in err[0]
+    assert not out.exists()

@@ -66,9 +66,9 @@ def run(args) -> int:
         track_output(args.out)
     try:
         sol = solve_with_limits(prob, args)
-    except BlowUpError as exc:
-        raise QShockInputError(f"the solve blew up before the detector could run ({exc}); "
-                               "use a smaller --cfl or a monotone --scheme") from None
+    except BlowUpError as exc:  # exit 3 with its time and place, as for qshock solve
+        raise BlowUpError(exc.time, exc.location, exc.step,
+                          "before the detector could run; use a smaller --cfl or a monotone --scheme") from None
     det = detect(sol, manifold=prob.manifold)
     if getattr(args, "out", None):
         write_solution(sol, prob, args, args.out,
