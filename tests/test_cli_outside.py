@@ -357,3 +357,12 @@ def test_shocks_reports_a_blow_up_with_exit_3_time_and_place(tmp_path, capsys, m
     assert code == 3 and len(err) == 1
     assert "t=0.75" in err[0] and "x=(3.14)" in err[0] and "after 42 steps" in err[0]
     assert not out.exists()
+
+
+def test_train_refuses_more_eigenvalues_than_lanczos_iterations(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--model", "mlp", "--data", "digits", "--steps", "10", "--n-eigs", "30",
+                 "--lanczos-iters", "20", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--n-eigs 30 exceeds --lanczos-iters 20" in err[0]
+    assert not out.exists()

@@ -107,6 +107,9 @@ class TrainConfig:
             raise QShockInputError(f"--dtype must be float32 or float64, got {self.dtype!r}")
         if self.lanczos_iters < 1 or self.n_eigs < 1:
             raise QShockInputError("--lanczos-iters and --n-eigs must be >= 1")
+        if self.n_eigs > self.lanczos_iters:
+            raise QShockInputError(f"--n-eigs {self.n_eigs} exceeds --lanczos-iters {self.lanczos_iters} "
+                                   "(Lanczos gives at most that many eigenvalues)")
         if self.width is not None and self.width < 1:
             raise QShockInputError(f"--width must be >= 1, got {self.width}")
         if self.activation not in ("relu", "tanh"):
