@@ -361,7 +361,7 @@ def test_shocks_reports_a_blow_up_with_exit_3_time_and_place(tmp_path, capsys, m
 
 def test_train_refuses_more_eigenvalues_than_lanczos_iterations(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["train", "--model", "mlp", "--data", "digits", "--lr", "0.1", "--steps", "10", "--n-eigs", "30",
+    code = main(["train", "--model", "mlp", "--data", "digits", "--lr", "0.1", "--batch", "32", "--steps", "10", "--n-eigs", "30",
                  "--lanczos-iters", "20", "--out", str(out)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--n-eigs 30 exceeds --lanczos-iters 20" in err[0]
