@@ -301,7 +301,7 @@ def write_solution(sol, prob, args, path, extra=None) -> str:
     """Write ``sol`` as a CF-described NetCDF file (atomic; umask permissions); Burgers with ``p = u``."""
     from qshock.experiments.cli.describe import solution_dataset
 
-    sol = _with_burgers_p(sol)  # every writer (solve, shocks --out): DESIGN.md "u (and p for the Burgers form)"
+    sol = _with_burgers_p(sol)  # every writer (solve, shocks --out) stores u, and p for the Burgers form
     from qshock.experiments.lab.runstore import write_netcdf
 
     ds = solution_dataset(sol, ic=prob.ic_text, t1=prob.t1, command_line=args.command_line, version=__version__,
