@@ -249,3 +249,17 @@ def test_calibrated_reading_i_uses_the_tuning_runs_only():
     assert c["i_drop_quotient_cal"] == 3.0 and c["i_drop_raw_cal"] is None and c["i_jump_quotient_cal"] is None
     assert [r["predicted"]["i_drop_quotient_cal"] for r in held] == [21, None]
     assert held[0]["predicted"]["i_drop_raw_cal"] is None
+
+
+@pytest.mark.slow
+def test_ray_executor_gives_the_local_summary(tmp_path, capsys):
+    """Two (architecture, B) items as Ray tasks: the same --json summary as a local run."""
+    pytest.importorskip("ray")
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(TINY.replace('archs = ["tanh-teacher"]', 'archs = ["tanh-teacher", "mlp-mnist1d"]'))
+    docs = []
+    for extra in ([], ["--executor", "ray"]):
+        assert main(["experiment", "shock-times", "--config", str(cfg), "--out", str(tmp_path / f"st{len(extra)}"),
+                     "--json", *extra]) == 0
+        docs.append(json.loads(capsys.readouterr().out))
+    assert docs[0] == docs[1]
