@@ -92,7 +92,10 @@ def test_heat_trace_small_t():
 
 
 def test_cole_hopf_guard_and_inputs():
-    with pytest.raises(QShockInputError, match="not positive"):
+    from qshock.solver.spectral.torus import ResolutionWarning
+
+    # the data are not band-limited at L = 6 (warned), and exp(-u0/2ν) underflows (refused)
+    with pytest.warns(ResolutionWarning, match="not band-limited"), pytest.raises(QShockInputError, match="not positive"):
         solve_sphere(solver.HamiltonJacobi(nu=0.002), lambda th, ph: 3 * np.sin(th) * np.cos(3 * ph), 6, 1.0)
     with pytest.raises(QShockInputError, match="nu > 0"):
         solve_sphere(solver.HamiltonJacobi(nu=0.0), lambda th, ph: np.cos(th), 6, 1.0)
