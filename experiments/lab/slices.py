@@ -49,7 +49,7 @@ from qshock.manifolds import FlatManifold
 from qshock.solver import Grid
 
 __all__ = ["LossChart", "ChartSymmetry", "ChartMetric", "loss_chart", "model_symmetry", "as_symmetry",
-           "chart_extent"]
+           "chart_extent", "CHART_CELLS"]
 
 Array = jax.Array
 
@@ -247,6 +247,10 @@ def _grid_eval(loss_fn, batch_loss_fn, origin, D, pts, batches, chunk):
 _grid_eval_jit = jax.jit(_grid_eval, static_argnames=("loss_fn", "batch_loss_fn", "chunk"))
 
 
+#: cells per chart axis that :func:`loss_chart` accepts (inclusive)
+CHART_CELLS = (5, 1025)
+
+
 def _check_inputs(theta, m, which, n, lr, batch_loss_fn, batches, key, lanczos_iters, extent):
     if not (isinstance(theta, (jax.Array, np.ndarray)) and theta.ndim == 1 and theta.shape[0] >= 1):
         raise QShockInputError(f"theta must be a flat parameter vector (P,), got shape {np.shape(theta)}")
@@ -254,8 +258,8 @@ def _check_inputs(theta, m, which, n, lr, batch_loss_fn, batches, key, lanczos_i
         raise QShockInputError(f"m must be 1, 2 or 3, got {m!r}")
     if which not in ("top", "bottom"):
         raise QShockInputError(f"which must be 'top' or 'bottom', got {which!r}")
-    if not (isinstance(n, (int, np.integer)) and 5 <= n <= 1025):
-        raise QShockInputError(f"n must be an integer in [5, 1025], got {n!r}")
+    if not (isinstance(n, (int, np.integer)) and CHART_CELLS[0] <= n <= CHART_CELLS[1]):
+        raise QShockInputError(f"n must be an integer in [{CHART_CELLS[0]}, {CHART_CELLS[1]}], got {n!r}")
     if lr is not None and not (np.isfinite(lr) and lr > 0):
         raise QShockInputError(f"lr must be a positive number or None, got {lr!r}")
     if (batch_loss_fn is None) != (batches is None):

@@ -88,7 +88,9 @@ class Config(StudyConfig):
         self._validate_numerics()
 
     def _validate_numerics(self):
-        for key, lo, hi in (("chart_n", 5, 1025), ("n_out", 5, 10_000), ("lanczos_iters", 1, 1000),
+        from qshock.experiments.lab.slices import CHART_CELLS
+
+        for key, lo, hi in (("chart_n", *CHART_CELLS), ("n_out", 5, 10_000), ("lanczos_iters", 1, 1000),
                             ("ensemble_steps", 1, 100_000)):
             v = getattr(self, key)
             if not lo <= v <= hi:
@@ -97,15 +99,15 @@ class Config(StudyConfig):
             raise QShockInputError(f"--config: screen must be in (0, 1] (a fraction of the threshold), got {self.screen}")
 
     def check_batches(self):
-        """Every batch size fits the training set of every architecture (before any training)."""
-        from qshock.experiments.lab.data import load_dataset
+        """Every (architecture, batch size) passes the trainer's own checks (before any training)."""
+        from .runs import group_config
 
         for arch in self.archs:
-            n = load_dataset(ARCHS[arch]["data"]).n_train
-            bad = [b for b in self.batches if b > n]
-            if bad:
-                raise QShockInputError(f"--config: batches {bad} exceed the training-set size {n} of {arch} "
-                                       f"({ARCHS[arch]['data']})")
+            for b in self.batches:
+                try:
+                    group_config(arch, b, self.every, self.lanczos_iters)
+                except QShockInputError as exc:
+                    raise QShockInputError(f"--config: batches: {arch}: {exc}") from None
 
 
 def check_seeds(p, k: int) -> None:

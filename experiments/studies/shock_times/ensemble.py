@@ -50,29 +50,35 @@ def _characteristics(sol, x_grid, n_feet=25):
     return np.stack(paths)  # (n_t, n_feet)
 
 
-def network_ensemble(batch_loss_fn, section, X, Y, batch: int, origin, d, eta: float, x0, steps: int, key):
+def network_ensemble(batch_loss_fn, section, X, Y, batch: int, origin, d, eta, x0, steps: int, key):
     """SGD of ``len(x0)`` network copies from θ₀ⁱ = origin + x0ⁱ d; returns the chart
     coordinates x_kⁱ = ⟨section(θ_kⁱ) − origin, d⟩, shape (steps + 1, n) (module docstring).
     Member i at step k uses the batch of the first ``batch`` entries of a random permutation of
-    the training set (key folded with k and i): with ``batch`` = N it is full-batch GD."""
+    the training set (key folded with k and i): with ``batch`` = N it is full-batch GD.
+    ``eta`` may be a 1-D array of step sizes: then every one runs in the same compiled program
+    (the same batches for each) and the result has shape (len(eta), steps + 1, n)."""
     n_train = X.shape[0]
     origin, d = jnp.asarray(origin), jnp.asarray(d, origin.dtype)
     coord = jax.vmap(lambda th: jnp.dot(section(th) - origin, d))
 
-    def member_step(th, k_key):
+    def member_step(th, k_key, lr):
         idx = jax.random.permutation(k_key, n_train)[:batch]
         g = jax.grad(batch_loss_fn)(th, {"x": X[idx], "y": Y[idx]})
-        return th - eta * g
+        return th - lr * g
 
-    def body(th, k):
-        keys = jax.random.split(jax.random.fold_in(key, k), th.shape[0])
-        th = jax.vmap(member_step)(th, keys)
-        return th, coord(th)
+    def one(lr):
+        def body(th, k):
+            keys = jax.random.split(jax.random.fold_in(key, k), th.shape[0])
+            th = jax.vmap(member_step, in_axes=(0, 0, None))(th, keys, lr)
+            return th, coord(th)
 
-    th0 = origin[None, :] + jnp.asarray(x0, origin.dtype)[:, None] * d[None, :]
-    run = jax.jit(lambda t: jax.lax.scan(body, t, jnp.arange(steps)))
-    _, xs = run(th0)
-    return np.concatenate([np.asarray(coord(th0))[None], np.asarray(xs)], axis=0)
+        th0 = origin[None, :] + jnp.asarray(x0, origin.dtype)[:, None] * d[None, :]
+        _, xs = jax.lax.scan(body, th0, jnp.arange(steps))
+        return jnp.concatenate([coord(th0)[None], xs], axis=0)
+
+    etas = jnp.asarray(eta, origin.dtype)
+    out = np.asarray(jax.jit(jax.vmap(one))(jnp.atleast_1d(etas)))
+    return out if etas.ndim else out[0]
 
 
 def _spread(x, e):
@@ -98,15 +104,16 @@ def ensemble_item(eng, theta, lr, seed, n: int = 256, steps: int = 40, ratios=(0
     rng = np.random.default_rng(int(seed))
     e = float(chart.extent[0])
     x0 = 0.02 * e * rng.standard_normal(n)
+    etas = [r * (tau if math.isfinite(tau) else t1 / 2) for r in ratios]
+    nets = None if data is None else network_ensemble(
+        eng.batch_loss_fn, eng.sym.section, data[0], data[1], eng.batch, chart.origin, chart.directions[0],
+        np.asarray(etas), x0, steps, jax.random.PRNGKey(int(seed) + 7))  # every ratio in one compiled run
     runs = []
-    for r in ratios:
-        eta = r * (tau if math.isfinite(tau) else t1 / 2)
+    for i, (r, eta) in enumerate(zip(ratios, etas)):
         xc = _trajectories(x, v0, eta, eta * sigma / math.sqrt(eng.batch), x0, steps, rng)
         panel = {"ratio": float(r), "eta": eta, "x": xc, "chart": _spread(xc, e)}
-        if data is not None:
-            xn = network_ensemble(eng.batch_loss_fn, eng.sym.section, data[0], data[1], eng.batch, chart.origin,
-                                  chart.directions[0], eta, x0, steps, jax.random.PRNGKey(int(seed) + 7))
-            panel.update(x_network=xn, network=_spread(xn, e))
+        if nets is not None:
+            panel.update(x_network=nets[i], network=_spread(nets[i], e))
         runs.append(panel)
     return {"x": x, "loss": np.asarray(chart.loss, float), "v0": v0, "tau_star": tau, "lambda": float(chart.eigenvalues[0]),
             "nu": sgd_nu(chart, lr, eng.batch), "t": np.asarray(sol.t, float), "v": np.asarray(sol.u, float),

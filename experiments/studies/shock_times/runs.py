@@ -21,7 +21,7 @@ import numpy as np
 
 from qshock.errors import QShockInputError
 
-__all__ = ["ARCHS", "train_group", "gauge", "group_trainer", "lr_at"]
+__all__ = ["ARCHS", "train_group", "gauge", "group_config", "group_trainer", "lr_at"]
 
 #: name -> model, data, trainer options, peak learning rates (full config; quick uses the first and
 #: last) and the scale of the initial parameters (small init: plateau then sudden drop). The peak
@@ -43,9 +43,11 @@ ARCHS = {
 }
 
 
-def group_trainer(arch: str, batch: int, every: int, lanczos_iters: int = 10, eval_batch: int = 512):
-    """The (cached) lab trainer of ``arch`` at batch size ``batch``; one ``run_chunk`` = ``every`` steps."""
-    from qshock.experiments.lab.training import TrainConfig, get_trainer
+def group_config(arch: str, batch: int, every: int, lanczos_iters: int = 10, eval_batch: int = 512):
+    """The validated lab ``TrainConfig`` of ``arch`` at batch size ``batch`` (the trainer's own checks,
+    e.g. ``batch`` ≤ the training-set size, run here; no trainer is built)."""
+    from qshock.experiments.lab.data import load_dataset
+    from qshock.experiments.lab.training import TrainConfig
 
     if arch not in ARCHS:
         raise QShockInputError(f"--config: unknown architecture {arch!r}; expected one of {', '.join(ARCHS)}")
@@ -54,10 +56,14 @@ def group_trainer(arch: str, batch: int, every: int, lanczos_iters: int = 10, ev
                       batch=int(batch), width=a["width"],
                       depth=a["depth"], activation=a["activation"], n_eigs=1, lanczos_iters=lanczos_iters,
                       sharpness_batch=eval_batch, quotient_sharpness=False, seeds=(0,))
-    from qshock.experiments.lab.data import load_dataset
+    return cfg.validate(load_dataset(a["data"]).n_train)
 
-    cfg = cfg.validate(load_dataset(a["data"]).n_train)
-    return get_trainer(cfg)
+
+def group_trainer(arch: str, batch: int, every: int, lanczos_iters: int = 10, eval_batch: int = 512):
+    """The (cached) lab trainer of ``arch`` at batch size ``batch``; one ``run_chunk`` = ``every`` steps."""
+    from qshock.experiments.lab.training import get_trainer
+
+    return get_trainer(group_config(arch, batch, every, lanczos_iters, eval_batch))
 
 
 def gauge(tr, theta, alpha: float):
